@@ -1,0 +1,32 @@
+# ProofForge: the README's commands. `make test` and `make run` both build .venv first.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test run lint bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the test suite (no Lean, no GPU needed).
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## Run the main job on its embedded default (sets up Lean through elan and builds lean_project when missing).
+run: $(STAMP)
+	$(PY) -m prover.main
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache outputs multirun

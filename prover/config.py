@@ -1,0 +1,51 @@
+"""Where the Hydra configs live, and helpers to compose them outside a Hydra app.
+
+Every entry point is a Hydra app over ``configs/<name>.yaml`` with groups
+``model/ lean/ prover/ dataset/ experiment/``. In a source checkout the configs are
+the repo's ``configs/``; in a wheel they ship as ``prover/_configs``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def config_dir() -> Path:
+    """The configs folder: ``$PROOFFORGE_CONFIGS``, the checkout's ``configs/``, or the packaged copy."""
+    env = os.environ.get("PROOFFORGE_CONFIGS")
+    if env:
+        return Path(env).resolve()
+    repo = REPO_ROOT / "configs"
+    if repo.is_dir():
+        return repo
+    return Path(__file__).resolve().parent / "_configs"
+
+
+def cache_dir() -> Path:
+    """Where downloads, trained tiny models and built artefacts go (``$PROOFFORGE_CACHE``)."""
+    return Path(os.environ.get("PROOFFORGE_CACHE", Path.home() / ".cache" / "proofforge")).expanduser()
+
+
+def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
+    """Compose ``configs/<config_name>.yaml`` with overrides, as the Hydra app would (for tests and notebooks)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+def to_container(cfg: Any) -> Any:
+    """Plain dicts/lists from a DictConfig (resolved), or the value unchanged."""
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.to_container(cfg, resolve=True)
+    return cfg

@@ -1,0 +1,71 @@
+"""The generator seam: prompts in, sampled completions out.
+
+Backends (``model.backend`` in config): ``openai`` (any OpenAI-compatible server),
+``vllm`` (in-process), ``hf`` (in-process transformers with LeanAttention decode).
+Prompt formats live with the stage that owns them, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+#: A prompt is raw text, or a chat (a list of ``{"role", "content"}`` messages) that the
+#: backend renders with the model's chat template.
+Prompt = Union[str, list[dict[str, str]]]
+
+
+@dataclass
+class SamplingParams:
+    """How to sample. ``n`` completions per prompt; ``seed`` makes a backend repeatable."""
+
+    n: int = 1
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 512
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+    logprobs: bool = False
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError(f"SamplingParams.n must be >= 1, got {self.n}")
+        if self.temperature < 0:
+            raise ValueError(f"SamplingParams.temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"SamplingParams.top_p must be in (0, 1], got {self.top_p}")
+        if self.max_tokens < 1:
+            raise ValueError(f"SamplingParams.max_tokens must be >= 1, got {self.max_tokens}")
+
+
+@dataclass
+class Completion:
+    """One sampled continuation. ``logprob`` is the sum of ``token_logprobs`` when the backend gives them."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"  # "stop" (EOS or a stop string) or "length"
+    logprob: float | None = None
+    token_logprobs: list[float] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Generator(ABC):
+    """Batched text generation. ``generate`` returns, per prompt, ``sampling.n`` completions."""
+
+    name: str = "generator"
+
+    @abstractmethod
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingParams) -> list[list[Completion]]:
+        """Sample ``sampling.n`` completions for each prompt."""
+
+    async def agenerate(self, prompts: Sequence[Prompt], sampling: SamplingParams) -> list[list[Completion]]:
+        """Async form; backends with native async override it, others run in a thread."""
+        return await asyncio.to_thread(self.generate, list(prompts), sampling)
+
+    def close(self) -> None:
+        """Release the model or connections."""
