@@ -1,0 +1,135 @@
+"""``proofforge-lean``: report on (``doctor``) or set up (``setup``) the Lean side.
+
+``doctor`` prints the toolchain, Mathlib and REPL versions found in ``lean_project``
+(pins, manifest, and the checked-out packages' own ``lean-toolchain``) and says
+whether they agree: a REPL built for another Lean gives wrong verdicts (repl #76).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prover.lean import pins
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+from prover.lean.project import LeanMissingError, find_lake, find_lean_project, repl_binary
+
+
+@dataclass
+class PinReport:
+    """What the Lake project says about each pin, and whether they agree."""
+
+    toolchain: str | None = None
+    mathlib_rev: str | None = None
+    repl_rev: str | None = None
+    manifest: dict[str, str] = field(default_factory=dict)
+    package_toolchains: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_pins(project: Path) -> PinReport:
+    """Compare lean-toolchain, lakefile.toml, lake-manifest.json and the packages' toolchains with pins.py."""
+    r = PinReport()
+    r.toolchain = (project / "lean-toolchain").read_text().strip()
+    if r.toolchain != pins.LEAN_TOOLCHAIN:
+        r.problems.append(f"lean-toolchain is {r.toolchain}, pins.py says {pins.LEAN_TOOLCHAIN}")
+    lakefile = project / "lakefile.toml"
+    if lakefile.exists():
+        requires = {q["name"]: q.get("rev") for q in tomllib.loads(lakefile.read_text()).get("require", [])}
+        r.mathlib_rev, r.repl_rev = requires.get("mathlib"), requires.get("REPL")
+        if r.mathlib_rev != pins.MATHLIB_REV:
+            r.problems.append(f"lakefile.toml requires mathlib {r.mathlib_rev}, pins.py says {pins.MATHLIB_REV}")
+        if r.repl_rev != pins.REPL_REV:
+            r.problems.append(f"lakefile.toml requires REPL {r.repl_rev}, pins.py says {pins.REPL_REV}")
+    else:
+        r.problems.append(f"{lakefile} is missing")
+    version = pins.LEAN_TOOLCHAIN.split(":")[-1]
+    for tag, name in ((r.mathlib_rev, "mathlib"), (r.repl_rev, "REPL")):
+        if tag and tag.startswith("v") and tag != version:
+            r.problems.append(f"{name} tag {tag} does not match the toolchain {version}")
+    manifest = project / "lake-manifest.json"
+    if manifest.exists():
+        for pkg in json.loads(manifest.read_text()).get("packages", []):
+            r.manifest[pkg.get("name", "?")] = pkg.get("inputRev") or pkg.get("rev", "?")
+    for pkg in ("mathlib", "REPL"):
+        tc = project / ".lake" / "packages" / pkg / "lean-toolchain"
+        if tc.exists():
+            r.package_toolchains[pkg] = tc.read_text().strip()
+            if r.package_toolchains[pkg] != r.toolchain:
+                r.problems.append(f"the checked-out {pkg} is built for {r.package_toolchains[pkg]}, not {r.toolchain}")
+    return r
+
+
+def _version(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip() or "?"
+    except (OSError, subprocess.TimeoutExpired):
+        return "not runnable"
+
+
+def doctor(project_dir: str | None = None) -> int:
+    try:
+        project = find_lean_project(project_dir)
+    except LeanMissingError as e:
+        print(e)
+        return 2
+    report = check_pins(project)
+    lake = find_lake()
+    print(f"Lake project : {project}")
+    print(f"toolchain    : {report.toolchain}   (pinned {pins.LEAN_TOOLCHAIN})")
+    print(f"Mathlib      : {report.mathlib_rev}   (pinned {pins.MATHLIB_REV})")
+    print(f"REPL         : {report.repl_rev}   (pinned {pins.REPL_REV})")
+    for name, rev in sorted(report.manifest.items()):
+        print(f"manifest     : {name} @ {rev}")
+    for name, tc in sorted(report.package_toolchains.items()):
+        print(f"checked out  : {name} built for {tc}")
+    print(f"lake         : {lake or 'not installed (install elan: https://github.com/leanprover/elan)'}")
+    if lake:
+        print(f"lean         : {_version([str(lake), 'env', 'lean', '--version'])}")
+    binary = repl_binary(project)
+    print(f"repl binary  : {binary if binary.exists() else 'not built (lake build ProofForgeLean repl)'}")
+    if report.ok:
+        print("pins agree   : yes")
+        return 0
+    print("pins agree   : NO")
+    for p in report.problems:
+        print(f"  - {p}")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="proofforge-lean", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("doctor", help="report toolchain, Mathlib and REPL pins and whether they agree")
+    d.add_argument("--project", default=None)
+    s = sub.add_parser("setup", help="install elan and build the REPL (and lean_project with --mathlib)")
+    s.add_argument("--mathlib", action="store_true", help="also fetch Mathlib and build lean_project")
+    s.add_argument("--project", default=None)
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        return doctor(args.project)
+    from prover.lean.setup import ensure_lean
+
+    try:
+        setup = ensure_lean(mathlib=args.mathlib, project_dir=args.project)
+    except LeanMissingError as e:
+        print(e)
+        return 2
+    print(f"REPL ready: {' '.join(setup.argv)} (in {setup.cwd})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The untrusted-code policy: every refused construct, and proofs that must stay allowed."""
+
+import pytest
+
+from prover.lean.policy import check_candidate, strip_comments_and_strings, target_theorem, theorem_name
+
+STMT = "theorem t (a b : ℝ) (h : 0 < a) : a * b ≤ a * b + a := by"
+HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen Real\n\n"
+
+
+def cand(proof: str, prefix: str = "") -> str:
+    return HEADER + prefix + STMT + "\n" + proof
+
+
+REFUSED = [
+    ("#eval", cand("  linarith", prefix='#eval IO.println "hi"\n')),
+    ("#exit", cand("  linarith\n#exit")),
+    ("run_cmd", cand("  linarith", prefix="run_cmd Lean.logInfo \"x\"\n")),
+    ("run_tac", cand("  run_tac Lean.Elab.Tactic.evalTactic default")),
+    ("axiom", cand("  exact cheat _ _", prefix="axiom cheat (a b : ℝ) : a * b ≤ a * b + a\n")),
+    ("private axiom", cand("  exact c", prefix="private axiom c : False\n")),
+    ("opaque", cand("  linarith", prefix="opaque magic : Nat\n")),
+    ("implemented_by", cand("  linarith", prefix="@[implemented_by id] def f (n : Nat) : Nat := n\n")),
+    ("extern", cand("  linarith", prefix='@[extern "c_f"] def g (n : Nat) : Nat := n\n')),
+    ("unsafe", cand("  linarith", prefix="unsafe def h : Nat := 0\n")),
+    ("debug option", cand("  linarith", prefix="set_option debug.skipKernelTC true in\n")),
+    ("skipKernelTC", cand("  linarith", prefix="set_option skipKernelTC true\n")),
+    ("macro", cand("  trivial'", prefix='macro "trivial\'" : tactic => `(tactic| sorry)\n')),
+    ("syntax", cand("  linarith", prefix='syntax "foo" : tactic\n')),
+    ("elab", cand("  linarith", prefix="elab \"foo\" : tactic => pure ()\n")),
+    ("notation", cand("  linarith", prefix='notation "⊤⊤" => True\n')),
+    ("infixl", cand("  linarith", prefix='infixl:65 " +' + "' \" => HAdd.hAdd\n")),
+    ("second import", cand("  linarith", prefix="import Mathlib.Tactic\n")),
+    ("initialize", cand("  linarith", prefix="initialize foo : IO.Ref Nat ← IO.mkRef 0\n")),
+    ("changed statement", HEADER + STMT.replace("≤", "<") + "\n  linarith"),
+    ("renamed theorem", HEADER + STMT.replace("theorem t", "theorem t2") + "\n  linarith"),
+    ("statement missing", HEADER + "theorem other : True := trivial"),
+    ("stronger tail", HEADER + STMT.replace(" := by", " ∧ True := by") + "\n  constructor"),
+    ("declared twice", cand("  linarith", prefix="theorem t : True := trivial\n")),
+    ("namespace trick", HEADER + "namespace X\n" + STMT + "\n  native_decide\nend X\ndef t := 0"),
+]
+
+
+@pytest.mark.parametrize("what,code", REFUSED, ids=[r[0] for r in REFUSED])
+def test_refused(what, code):
+    reason = check_candidate(code, STMT)
+    assert reason is not None and reason.startswith("refused"), what
+
+
+ALLOWED = [
+    ("nlinarith", "  nlinarith [sq_nonneg (a - b), mul_pos h h]"),
+    ("linarith", "  have h2 : 0 ≤ a := le_of_lt h\n  linarith"),
+    ("byContradiction", "  apply Classical.byContradiction\n  intro hc\n  linarith"),
+    ("calc", "  calc a * b ≤ a * b + a := by linarith"),
+    ("show", "  show a * b ≤ a * b + a\n  linarith"),
+    ("omega-like", "  exact le_add_of_nonneg_right (le_of_lt h)"),
+    ("decide in have", "  have : (2 : ℕ) + 2 = 4 := by decide\n  linarith"),
+    ("comment mentioning #eval", "  -- we avoid #eval and axiom here\n  linarith"),
+    ("block comment", "  /- macro syntax elab -/ linarith"),
+    ("string with keywords", '  have _s : String := "axiom #eval"\n  linarith'),
+    ("identifier containing axiom", "  have my_axiom_free : True := trivial\n  linarith"),
+    ("sorry is judged later", "  sorry"),
+]
+
+
+@pytest.mark.parametrize("what,proof", ALLOWED, ids=[a[0] for a in ALLOWED])
+def test_allowed(what, proof):
+    assert check_candidate(cand(proof), STMT) is None, what
+
+
+def test_core_tactics_without_statement():
+    for proof in ("by decide", "by omega", "by simp", "by rfl"):
+        assert check_candidate(f"theorem x : 2 + 2 = 4 := {proof}", None) is None
+
+
+def test_statement_whitespace_is_normalised():
+    spaced = HEADER + STMT.replace(" (h", "\n    (h") + "\n  linarith"
+    assert check_candidate(spaced, STMT) is None
+
+
+def test_names():
+    assert theorem_name(STMT) == "t"
+    assert theorem_name("/-- doc -/\nlemma foo.bar' {x : ℕ} : x = x := rfl") == "foo.bar'"
+    assert target_theorem("theorem a : True := trivial\ntheorem b : True := trivial", None) == "b"
+    assert target_theorem("anything", STMT) == "t"
+
+
+def test_strip_comments_nested():
+    code = 'a /- x /- y -/ z -/ b -- c\n"d \\" e" f'
+    out = strip_comments_and_strings(code)
+    assert "x" not in out and "y" not in out and "z" not in out and "c" not in out
+    assert "a" in out and "b" in out and "f" in out and "d" not in out
