@@ -14,11 +14,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Run the test suite (no Lean, no GPU needed).
+## Lint and run the test suite (no Lean, no GPU needed).
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
-## Run the main job on its embedded default (sets up Lean through elan and builds lean_project when missing).
+## The main job on its embedded default: sets up Lean through elan and builds the REPL when missing,
+## trains the tiny offline model on first use, then runs the demo eval with the MA-LoT strategy.
 run: $(STAMP)
 	$(PY) -m prover.main
 
@@ -26,7 +28,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
-	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache outputs multirun
