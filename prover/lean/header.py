@@ -1,0 +1,97 @@
+"""Split a candidate into its import header and its body; map positions back.
+
+Why: importing Mathlib takes seconds to minutes, so each worker builds one
+environment from a header and runs every body on it (kimina-lean-server's scheme,
+lean-repl.md §7). Two details matter for correctness:
+
+* the header key is normalised (every ``import Mathlib.*`` becomes ``import Mathlib``,
+  duplicates dropped) so equivalent candidates share a warm worker;
+* the REPL reports body positions relative to the body, so both messages AND
+  sorries are shifted back by the number of header lines, independently (kimina
+  skips the sorries when there are no messages; we do not).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from prover.records import Message, Pos
+
+
+@dataclass(frozen=True)
+class Split:
+    """``header``: normalised import lines (may be empty); ``body``: the rest, verbatim;
+    ``offset``: how many lines of the candidate precede the body."""
+
+    header: str
+    body: str
+    offset: int
+
+
+def _is_header_line(line: str) -> bool:
+    s = line.strip()
+    return not s or s.startswith("import ") or s == "import" or s.startswith("--")
+
+
+def normalize_imports(lines: list[str]) -> str:
+    """One ``import M`` per distinct module, in first-seen order, Mathlib submodules collapsed."""
+    seen: list[str] = []
+    for line in lines:
+        s = line.strip()
+        if not s.startswith("import"):
+            continue
+        for mod in s.split()[1:]:
+            if mod.startswith("--"):
+                break
+            if mod.startswith("Mathlib.") or mod == "Mathlib":
+                mod = "Mathlib"
+            if mod not in seen:
+                seen.append(mod)
+    return "\n".join(f"import {m}" for m in seen)
+
+
+def split_header(code: str) -> Split:
+    """Leading blank, comment and ``import`` lines form the header; everything else is the body."""
+    lines = code.split("\n")
+    n = 0
+    while n < len(lines) and _is_header_line(lines[n]):
+        n += 1
+    if n == len(lines):  # nothing but header lines: keep the final (empty) line as the body
+        n = max(0, len(lines) - 1) if lines and not lines[-1].strip() else n
+    header = normalize_imports(lines[:n])
+    body = "\n".join(lines[n:])
+    return Split(header=header, body=body, offset=n)
+
+
+def shift_pos(pos: Pos | None, offset: int) -> Pos | None:
+    """Move a body position to the candidate's text. Line 0 (tactic-mode, no position) stays 0."""
+    if pos is None or offset == 0 or pos.line <= 0:
+        return pos
+    return Pos(pos.line + offset, pos.column)
+
+
+def shift_messages(messages: list[Message], offset: int) -> list[Message]:
+    return [
+        dataclasses.replace(m, pos=shift_pos(m.pos, offset), end_pos=shift_pos(m.end_pos, offset))
+        for m in messages
+    ]
+
+
+def _shift_raw(pos: Any, offset: int) -> Any:
+    if not isinstance(pos, dict) or offset == 0 or int(pos.get("line", 0)) <= 0:
+        return pos
+    return {**pos, "line": int(pos["line"]) + offset}
+
+
+def shift_sorries(sorries: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
+    """Shift each sorry's ``pos``/``endPos`` (absent for tactic-mode sorries) by ``offset`` lines."""
+    out = []
+    for s in sorries:
+        s = dict(s)
+        for key in ("pos", "endPos"):
+            if key in s:
+                s[key] = _shift_raw(s[key], offset)
+        out.append(s)
+    return out

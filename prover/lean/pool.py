@@ -1,0 +1,404 @@
+"""LeanPool: the local verifier — warm REPL workers keyed by header, run concurrently.
+
+Why this shape (kimina-lean-server's manager, lean-repl.md §7/§9): importing Mathlib
+is the dominant cost, so each worker is one REPL holding one header environment,
+built once under its own (longer) deadline, and every candidate body runs on that
+environment. Idle workers form an LRU keyed by the exact normalised header; a
+request reuses a matching idle worker, else starts one under the cap, else evicts
+the least-recently-used idle worker, else waits. One candidate never blocks
+another: a timeout or crash kills only that worker (replaced lazily on demand).
+
+Per candidate: policy → body on the header env → ``#print axioms`` on the env the
+body produced → :func:`prover.lean.verdict.judge`. Tactic mode for search goes
+through :meth:`LeanPool.session`; its results are never final verdicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prover.lean import policy, verdict
+from prover.lean.base import Verifier
+from prover.lean.header import Split, shift_messages, shift_sorries, split_header
+from prover.lean.repl import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MEMORY_LIMIT_GB,
+    CommandResponse,
+    Repl,
+    ReplCrashed,
+    ReplError,
+    ReplTimeout,
+    TacticResponse,
+)
+from prover.records import Candidate, Message, Verdict
+
+#: Text of allocation failures that deserve one retry on a fresh process.
+ALLOCATION_FAILURES = ("failed to create thread", "bad_alloc", "Cannot allocate memory")
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def _is_allocation_failure(text: str) -> bool:
+    return any(s in text for s in ALLOCATION_FAILURES)
+
+
+class _Retry(Exception):
+    """An allocation failure: run the candidate once more on a fresh process."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Worker:
+    """One REPL with the environment of one header. ``uses`` counts bodies, not the header."""
+
+    header: str
+    repl: Repl
+    env: int = 0
+    header_messages: list[Message] = field(default_factory=list)
+    uses: int = 0
+    last_used: float = 0.0
+
+    @property
+    def header_errors(self) -> list[Message]:
+        return [m for m in self.header_messages if m.severity == "error"]
+
+
+class HeaderFailed(RuntimeError):
+    """The header could not be loaded (timeout, crash or a top-level REPL error)."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class LeanPool(Verifier):
+    """Verifier over N local REPL processes.
+
+    ``argv``/``cwd`` start one REPL; when ``argv`` is None they come from
+    :func:`prover.lean.project.repl_command` (raising ``LeanMissingError`` with one
+    sentence when Lean is not installed). ``timeout`` bounds each body request,
+    ``header_timeout`` the header. Workers retire after ``max_uses`` bodies or when
+    their RSS (with children) passes ``max_rss_gb``.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        *,
+        project_dir: str | os.PathLike[str] | None = None,
+        mathlib: bool = True,
+        workers: int | None = None,
+        timeout: float = 60.0,
+        header_timeout: float = 600.0,
+        memory_limit_gb: float | None = DEFAULT_MEMORY_LIMIT_GB,
+        max_uses: int | None = 200,
+        max_rss_gb: float | None = None,
+        allowed_axioms: Sequence[str] | frozenset[str] = verdict.ALLOWED_AXIOMS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        process_env: dict[str, str] | None = None,
+    ) -> None:
+        if argv is None:
+            from prover.lean.project import repl_command
+
+            argv, found_cwd = repl_command(Path(project_dir) if project_dir else None, mathlib=mathlib)
+            cwd = cwd or found_cwd
+        self.argv = list(argv)
+        self.cwd = str(cwd) if cwd is not None else None
+        self.max_workers = max(1, int(workers) if workers else default_workers())
+        self.timeout = float(timeout)
+        self.header_timeout = float(header_timeout)
+        self.memory_limit_gb = memory_limit_gb
+        self.max_uses = max_uses
+        self.max_rss_bytes = int(max_rss_gb * 1024**3) if max_rss_gb else None
+        self.allowed = frozenset(allowed_axioms)
+        self.max_response_bytes = max_response_bytes
+        self.process_env = process_env
+        self._idle: list[Worker] = []  # least recently used first
+        self._busy: set[int] = set()  # ids of workers handed out
+        self._count = 0  # live workers plus workers being started
+        self._cond: asyncio.Condition | None = None
+        self._closing = False
+        self._all: dict[int, Worker] = {}
+        self.stats = {"started": 0, "retired": 0, "evicted": 0, "timeouts": 0, "crashes": 0}
+
+    # ------------------------------------------------------------------ workers
+
+    @property
+    def cond(self) -> asyncio.Condition:
+        if self._cond is None:
+            self._cond = asyncio.Condition()
+        return self._cond
+
+    def pids(self) -> list[int]:
+        """PIDs of the live REPL processes (for tests and monitoring)."""
+        return [w.repl.pid for w in self._all.values() if w.repl.pid is not None and w.repl.alive]
+
+    def _new_repl(self) -> Repl:
+        return Repl(
+            self.argv,
+            self.cwd,
+            memory_limit_gb=self.memory_limit_gb,
+            max_response_bytes=self.max_response_bytes,
+            timeout=self.timeout,
+            env=self.process_env,
+        )
+
+    async def _spawn(self, header: str) -> Worker:
+        """Start a REPL and build the header environment (always, even for an empty header)."""
+        repl = self._new_repl()
+        worker = Worker(header=header, repl=repl)
+        self._all[id(worker)] = worker
+        try:
+            await repl.start()
+            resp = await repl.command(header, timeout=self.header_timeout)
+        except ReplTimeout:
+            await self._discard(worker)
+            raise HeaderFailed("timeout", f"header did not load within {self.header_timeout:g} s") from None
+        except ReplCrashed as e:
+            await self._discard(worker)
+            raise HeaderFailed("crashed", f"REPL crashed while loading the header: {e}") from None
+        except BaseException:
+            await self._discard(worker)
+            raise
+        if isinstance(resp, ReplError):
+            await self._discard(worker)
+            raise HeaderFailed("failed", f"header rejected by the REPL: {resp.message}")
+        assert isinstance(resp, CommandResponse)
+        worker.env = resp.env
+        worker.header_messages = list(resp.messages)
+        self.stats["started"] += 1
+        return worker
+
+    async def _discard(self, worker: Worker) -> None:
+        self._all.pop(id(worker), None)
+        await worker.repl.close()
+        async with self.cond:
+            self._count -= 1
+            self.cond.notify_all()
+
+    async def _acquire(self, header: str, *, fresh: bool = False) -> Worker:
+        """A worker holding ``header``'s env: idle match, else new under the cap, else evict LRU, else wait.
+
+        ``fresh=True`` skips idle matches (a retry after an allocation failure wants a new process).
+        """
+        evicted: Worker | None = None
+        async with self.cond:
+            while True:
+                if self._closing:
+                    raise RuntimeError("LeanPool is closed")
+                for i in range(len(self._idle) - 1, -1, -1):
+                    if not fresh and self._idle[i].header == header:
+                        w = self._idle.pop(i)
+                        self._busy.add(id(w))
+                        return w
+                if self._count < self.max_workers:
+                    self._count += 1
+                    break
+                if self._idle:
+                    evicted = self._idle.pop(0)  # least recently used; its slot passes to us
+                    self.stats["evicted"] += 1
+                    break
+                await self.cond.wait()
+        if evicted is not None:
+            self._all.pop(id(evicted), None)
+            await evicted.repl.close()
+        w = await self._spawn(header)  # on failure _spawn has released the slot
+        self._busy.add(id(w))
+        return w
+
+    async def _release(self, worker: Worker, *, broken: bool = False) -> None:
+        retire = broken or not worker.repl.alive or self._closing
+        if not retire and self.max_uses is not None and worker.uses >= self.max_uses:
+            retire = True
+        if not retire and self.max_rss_bytes is not None and worker.repl.rss_bytes() > self.max_rss_bytes:
+            retire = True
+        self._busy.discard(id(worker))
+        if retire:
+            if not broken:
+                self.stats["retired"] += 1
+            await self._discard(worker)
+            return
+        async with self.cond:
+            worker.last_used = time.monotonic()
+            self._idle.append(worker)
+            self.cond.notify_all()
+
+    # ------------------------------------------------------------------ verify
+
+    async def verify(self, candidates: Sequence[Candidate]) -> list[Verdict]:
+        """One verdict per candidate, in order; candidates run concurrently up to the worker cap."""
+        return list(await asyncio.gather(*(self.verify_one(c) for c in candidates)))
+
+    async def verify_one(self, candidate: Candidate) -> Verdict:
+        t0 = time.monotonic()
+        try:
+            v = await self._verify(candidate)
+        except Exception as e:  # never raise for a bad candidate
+            v = Verdict("crashed", reason=f"verifier error: {type(e).__name__}: {e}")
+        v.seconds = time.monotonic() - t0
+        v.candidate = candidate.id
+        v.problem = candidate.problem
+        return v
+
+    async def _verify(self, c: Candidate) -> Verdict:
+        refusal = policy.check_candidate(c.code, c.statement)
+        if refusal:
+            return Verdict("rejected", reason=refusal)
+        split = split_header(c.code)
+        target = policy.target_theorem(c.code, c.statement)
+        try:
+            return await self._run(split, target)
+        except _Retry:
+            try:
+                return await self._run(split, target, fresh=True)
+            except _Retry as e:
+                return Verdict("crashed", reason=f"allocation failure, also on a fresh process: {e.reason}")
+
+    async def _run(self, split: Split, target: str | None, *, fresh: bool = False) -> Verdict:
+        try:
+            w = await self._acquire(split.header, fresh=fresh)
+        except HeaderFailed as e:
+            if e.status == "crashed" and _is_allocation_failure(e.reason):
+                raise _Retry(e.reason) from None
+            return Verdict(e.status, reason=e.reason)  # type: ignore[arg-type]
+        broken = False
+        try:
+            if w.header_errors:
+                return Verdict(
+                    "failed",
+                    messages=list(w.header_errors),
+                    reason=f"header error: {w.header_errors[0].data.strip().splitlines()[0]}",
+                )
+            try:
+                resp = await w.repl.command(split.body, env=w.env, timeout=self.timeout)
+                w.uses += 1
+            except ReplTimeout as e:
+                broken = True
+                self.stats["timeouts"] += 1
+                return Verdict("timeout", reason=str(e))
+            except ReplCrashed as e:
+                broken = True
+                self.stats["crashes"] += 1
+                if _is_allocation_failure(e.stderr + e.reason):
+                    raise _Retry(e.reason) from None
+                return Verdict("crashed", reason=str(e)[:2000])
+            if isinstance(resp, ReplError):
+                if _is_allocation_failure(resp.message):
+                    broken = True
+                    raise _Retry(resp.message)
+                return Verdict("failed", reason=f"REPL error: {resp.message.strip()}")
+            assert isinstance(resp, CommandResponse)
+            messages = shift_messages(resp.messages, split.offset)
+            sorries = shift_sorries(resp.sorries, split.offset)
+            axioms: list[str] | None = None
+            if target is not None and not resp.errors:
+                try:
+                    ax = await w.repl.command(verdict.axioms_command(target), env=resp.env, timeout=self.timeout)
+                except ReplTimeout as e:
+                    broken = True
+                    return Verdict("timeout", messages=messages, sorries=sorries, reason=f"#print axioms: {e}")
+                except ReplCrashed as e:
+                    broken = True
+                    return Verdict("crashed", messages=messages, sorries=sorries, reason=str(e)[:2000])
+                if isinstance(ax, CommandResponse):
+                    axioms = verdict.parse_axioms(ax.messages, target)
+            status, reason = verdict.judge(messages, sorries, axioms, self.allowed)
+            if target is None and status != "proved" and not reason:
+                reason = "no theorem found to check"
+            return Verdict(status, messages=messages, sorries=sorries, axioms=axioms or [], reason=reason)  # type: ignore[arg-type]
+        finally:
+            await self._release(w, broken=broken)
+
+    # ------------------------------------------------------------------ tactic mode
+
+    @contextlib.asynccontextmanager
+    async def session(self, header: str = "") -> AsyncIterator[Session]:
+        """Borrow a worker for tactic-mode search on ``header`` (normalised like candidates').
+
+        The session holds the worker exclusively until the block ends; a timeout or crash
+        inside it retires the worker. Results are search signals, never verdicts: a proof
+        found this way must be re-checked with :meth:`verify`.
+        """
+        split = split_header(header)
+        try:
+            w = await self._acquire(split.header)
+        except HeaderFailed as e:
+            raise RuntimeError(e.reason) from None
+        s = Session(w, self.timeout)
+        try:
+            yield s
+        finally:
+            await self._release(w, broken=s.broken or not w.repl.alive)
+
+    # ------------------------------------------------------------------ closing
+
+    async def aclose(self) -> None:
+        """Kill every REPL process and reap it. Safe to call twice."""
+        self._closing = True
+        workers = list(self._all.values())
+        self._all.clear()
+        self._idle.clear()
+        await asyncio.gather(*(w.repl.close() for w in workers), return_exceptions=True)
+        if self._cond is not None:
+            async with self._cond:
+                self._count = 0
+                self._cond.notify_all()
+
+    async def _verify_and_close(self, candidates: Sequence[Candidate]) -> list[Verdict]:
+        # verify_sync runs its own event loop, so processes must not outlive it
+        try:
+            return await self.verify(candidates)
+        finally:
+            await self.aclose()
+            self._closing = False
+            self._cond = None
+
+
+class Session:
+    """A borrowed worker for tactic mode: commands on the header env, tactics on proof states.
+
+    Positions in ``command`` replies are relative to the text sent (no header shift:
+    callers send bodies, not full candidates).
+    """
+
+    def __init__(self, worker: Worker, timeout: float) -> None:
+        self._w = worker
+        self.timeout = timeout
+        self.broken = False
+
+    @property
+    def env(self) -> int:
+        """The header environment id."""
+        return self._w.env
+
+    @property
+    def repl(self) -> Repl:
+        return self._w.repl
+
+    async def command(self, cmd: str, env: int | None = None, **kw: Any) -> CommandResponse | ReplError:
+        """Run ``cmd`` on ``env`` (default: the header environment)."""
+        return await self._guard(self._w.repl.command(cmd, self.env if env is None else env, **kw))
+
+    async def tactic(self, tactic: str, proof_state: int, *, timeout: float | None = None) -> TacticResponse | ReplError:
+        return await self._guard(self._w.repl.tactic(tactic, proof_state, timeout=timeout or self.timeout))
+
+    async def _guard(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except (ReplTimeout, ReplCrashed):
+            self.broken = True
+            raise
