@@ -1,0 +1,15 @@
+"""Errors a generator backend raises for a problem the user can fix.
+
+Why a dedicated type: entry points catch :class:`GeneratorError` and print its one
+sentence (what failed, where, what to install or check) instead of a deep traceback.
+"""
+
+from __future__ import annotations
+
+
+class GeneratorError(RuntimeError):
+    """A generator could not be built or reached; the message says what to do."""
+
+
+class BackendUnavailable(GeneratorError):
+    """An optional dependency (vLLM, LeanAttention) is missing; the message names what to install."""

@@ -1,0 +1,265 @@
+"""The batched decode loop behind the transformers backend and the built-in server.
+
+Why not ``model.generate``: one ``generate`` call applies one sampling configuration
+to the whole batch, but the server batches *different* requests together, each with
+its own temperature, top_p, stop strings, max_tokens and seed. This loop keeps a
+per-row configuration and a per-row ``torch.Generator`` (so a seeded request gives
+the same text whatever else shares its batch), reports every step to a callback
+(streaming), and drops finished rows from the KV cache. The model forward (and so
+the attention implementation, e.g. LeanAttention) is the stock transformers one.
+"""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+
+@dataclass
+class RowSpec:
+    """One sequence to generate: a tokenised prompt and its sampling settings."""
+
+    prompt_ids: list[int]
+    max_tokens: int
+    temperature: float = 1.0
+    top_p: float = 1.0
+    stop: Sequence[str] = ()
+    seed: int | None = None
+    top_logprobs: int = 0  # how many alternatives to record per step (0: only the chosen token)
+    ignore_eos: bool = False
+    cancel: threading.Event | None = None  # set it to abort the row (client went away)
+
+
+@dataclass
+class RowState:
+    """What a row has produced so far. ``text`` is already cut at the first stop string."""
+
+    token_ids: list[int] = field(default_factory=list)
+    token_logprobs: list[float] = field(default_factory=list)
+    top_logprobs: list[list[tuple[int, float]]] = field(default_factory=list)
+    text: str = ""
+    finish_reason: str | None = None  # "stop", "length" or "abort" once finished
+
+    @property
+    def done(self) -> bool:
+        return self.finish_reason is not None
+
+
+#: ``on_step(step, states, changed_row_indices)`` is called after every decode step.
+StepCallback = Callable[[int, list[RowState], list[int]], None]
+
+
+def row_generator(seed: int | None, sample_index: int = 0, device: str | torch.device = "cpu") -> torch.Generator:
+    """A generator for one row: seeded rows are repeatable, sample ``j`` of a request gets its own stream."""
+    g = torch.Generator(device=device)
+    if seed is None:
+        g.manual_seed(secrets.randbits(63))
+    else:
+        g.manual_seed(hash((int(seed), int(sample_index))) & 0x7FFF_FFFF_FFFF_FFFF if sample_index else int(seed))
+    return g
+
+
+def find_stop(text: str, stops: Sequence[str], start: int = 0) -> int:
+    """Index of the earliest stop string in ``text`` at or after ``start`` (-1 if none)."""
+    best = -1
+    for s in stops:
+        if not s:
+            continue
+        j = text.find(s, start)
+        if j >= 0 and (best < 0 or j < best):
+            best = j
+    return best
+
+
+def stop_holdback(text: str, stops: Sequence[str]) -> int:
+    """How many trailing characters might be the start of a stop string (so a stream must hold them back)."""
+    keep = 0
+    for s in stops:
+        for k in range(min(len(s) - 1, len(text)), 0, -1):
+            if text.endswith(s[:k]):
+                keep = max(keep, k)
+                break
+    return keep
+
+
+def _cache_kwarg(model: Any) -> str:
+    """transformers 5.x names the cache argument ``cache``; older versions ``past_key_values``."""
+    params = inspect.signature(model.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+class DecodeEngine:
+    """Runs a batch of :class:`RowSpec` through a causal LM with left padding and a KV cache."""
+
+    def __init__(self, model: Any, tokenizer: Any, device: str | torch.device | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.max_positions = int(getattr(model.config, "max_position_embeddings", 0) or 0) or None
+        self.pad_id = self._pad_id()
+        self.eos_ids = self._eos_ids()
+        self._cache_arg = _cache_kwarg(model)
+
+    def _pad_id(self) -> int:
+        for v in (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id):
+            if v is not None:
+                return int(v)
+        return 0
+
+    def _eos_ids(self) -> set[int]:
+        ids: set[int] = set()
+        for v in (self.tokenizer.eos_token_id, getattr(self.model.generation_config, "eos_token_id", None)):
+            if isinstance(v, int):
+                ids.add(v)
+            elif isinstance(v, (list, tuple)):
+                ids.update(int(x) for x in v)
+        return ids
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
+
+    def row_limit(self, row: RowSpec) -> int:
+        """``max_tokens`` clipped so prompt plus completion fits the model's context."""
+        if self.max_positions is None:
+            return row.max_tokens
+        return max(0, min(row.max_tokens, self.max_positions - len(row.prompt_ids)))
+
+    # -- sampling ---------------------------------------------------------------------------
+    def _choose(
+        self, logits: torch.Tensor, rows: list[RowSpec], gens: list[torch.Generator]
+    ) -> tuple[list[int], torch.Tensor]:
+        """Pick one token per row; return them with the raw (pre-temperature) log-probs."""
+        logits = logits.float()
+        logp = torch.log_softmax(logits, dim=-1)
+        chosen = logits.argmax(dim=-1)
+        temps = torch.tensor([r.temperature for r in rows], device=logits.device)
+        sampled = (temps > 0).nonzero().flatten().tolist()
+        if sampled:
+            idx = torch.tensor(sampled, device=logits.device)
+            probs = torch.softmax(logits[idx] / temps[idx, None], dim=-1)
+            top_ps = torch.tensor([rows[i].top_p for i in sampled], device=logits.device)
+            if bool((top_ps < 1).any()):
+                sp, si = probs.sort(dim=-1, descending=True)
+                drop = (sp.cumsum(-1) - sp) >= top_ps[:, None]  # keep the smallest prefix reaching top_p
+                sp = sp.masked_fill(drop, 0.0)
+                probs = torch.zeros_like(probs).scatter_(-1, si, sp)
+            for k, i in enumerate(sampled):
+                chosen[i] = torch.multinomial(probs[k], 1, generator=gens[i]).squeeze(0)
+        return chosen.tolist(), logp
+
+    # -- the loop ----------------------------------------------------------------------------
+    @torch.inference_mode()
+    def run(
+        self,
+        rows: Sequence[RowSpec],
+        on_step: StepCallback | None = None,
+        gens: Sequence[torch.Generator] | None = None,
+    ) -> list[RowState]:
+        """Generate every row to completion; ``states[i]`` belongs to ``rows[i]``."""
+        from transformers import DynamicCache
+
+        rows = list(rows)
+        states = [RowState() for _ in rows]
+        if not rows:
+            return states
+        if gens is None:
+            gens = [row_generator(r.seed, 0, "cpu") for r in rows]
+        gens = list(gens)
+        limits = [self.row_limit(r) for r in rows]
+        for st, lim in zip(states, limits, strict=True):
+            if lim <= 0:
+                st.finish_reason = "length"
+        stream = on_step is not None
+
+        active = [i for i, st in enumerate(states) if not st.done]  # batch position -> row index
+        if not active:
+            return states
+        width = max(len(rows[i].prompt_ids) for i in active)
+        ids = torch.full((len(active), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(active), width), dtype=torch.long)
+        for b, i in enumerate(active):
+            p = rows[i].prompt_ids
+            if p:
+                ids[b, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+                mask[b, width - len(p) :] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache(config=self.model.config)
+        out = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            logits_to_keep=1,
+            **{self._cache_arg: cache},
+        )
+        logits = out.logits[:, -1, :]
+        last_pos = positions[:, -1]
+        stop_from = [0] * len(rows)
+        step = 0
+        while active:
+            batch_rows = [rows[i] for i in active]
+            tokens, logp = self._choose(logits, batch_rows, [gens[i] for i in active])
+            keep: list[int] = []
+            changed: list[int] = []
+            for b, i in enumerate(active):
+                row, st, tok = rows[i], states[i], tokens[b]
+                if row.cancel is not None and row.cancel.is_set():
+                    st.finish_reason = "abort"
+                    changed.append(i)
+                    continue
+                st.token_ids.append(tok)
+                st.token_logprobs.append(float(logp[b, tok]))
+                if row.top_logprobs > 0:
+                    vals, idx = logp[b].topk(row.top_logprobs)
+                    st.top_logprobs.append(list(zip(idx.tolist(), vals.tolist(), strict=True)))
+                changed.append(i)
+                if tok in self.eos_ids and not row.ignore_eos:
+                    st.finish_reason = "stop"
+                elif row.stop or stream:
+                    text = self.decode(st.token_ids)
+                    j = find_stop(text, row.stop, stop_from[i]) if row.stop else -1
+                    if j >= 0:
+                        text, st.finish_reason = text[:j], "stop"
+                    else:
+                        longest = max((len(s) for s in row.stop), default=0)
+                        stop_from[i] = max(0, len(text) - longest)
+                    st.text = text
+                if not st.done and len(st.token_ids) >= limits[i]:
+                    st.finish_reason = "length"
+                if not st.done:
+                    keep.append(b)
+            step += 1
+            if on_step is not None:
+                on_step(step, states, changed)
+            if not keep:
+                break
+            if len(keep) < len(active):
+                sel = torch.tensor(keep, device=self.device)
+                cache.batch_select_indices(sel)
+                mask, last_pos = mask[sel], last_pos[sel]
+                tokens = [tokens[b] for b in keep]
+                active = [active[b] for b in keep]
+            mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
+            last_pos = last_pos + 1
+            out = self.model(
+                input_ids=torch.tensor(tokens, dtype=torch.long, device=self.device)[:, None],
+                attention_mask=mask,
+                position_ids=last_pos[:, None],
+                use_cache=True,
+                **{self._cache_arg: cache},
+            )
+            logits = out.logits[:, -1, :]
+        for row, st in zip(rows, states, strict=True):
+            # Re-derive the final text from all tokens: an EOS or a late stop may end a row
+            # after its last incremental decode.
+            text = self.decode(st.token_ids)
+            j = find_stop(text, row.stop) if row.stop else -1
+            st.text = text[:j] if j >= 0 else text
+        return states
