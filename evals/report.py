@@ -1,0 +1,352 @@
+"""Eval reports: Markdown and one self-contained HTML page per run, and side-by-side comparisons.
+
+A report shows the pass@k curve, per-category bars, the budget every number was measured
+under, the dataset file/version/split and Lean pins, and a table of proved problems that
+links to each proof's text further down the page. The HTML embeds its images as base64
+so the one file can be mailed or attached to an issue; the Markdown references the PNGs
+written beside it.
+
+``proofforge-report RUN [RUN...]``: one run -> its report in the run folder; several ->
+a comparison (one curve per run, a pass@k table per run) in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evals.passk import GroupStats
+from prover.records import Outcome, RecordError
+
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+CURVE_PNG = "pass_at_k.png"
+CATEGORIES_PNG = "categories.png"
+
+
+class ReportError(ValueError):
+    """A run folder cannot be reported on; the message names it."""
+
+
+@dataclass
+class RunData:
+    """What a report needs from one run folder."""
+
+    path: Path
+    summary: dict[str, Any]
+    outcomes: list[Outcome]
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        s = self.summary
+        base = f"{s.get('strategy') or '?'} / {s.get('model') or '?'}"
+        extra = " ".join(o for o in self.overrides if not o.startswith(("hydra.", "out_dir=")))
+        return f"{base} [{extra}]" if extra else f"{base} ({self.path.name})"
+
+    def group(self, name: str = "all") -> GroupStats | None:
+        g = self.summary.get("groups", {}).get(name)
+        return GroupStats.from_dict(g) if g else None
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read a run folder's summary (recomputed from ``outcomes.jsonl`` when missing) and outcomes."""
+    from evals.run import OUTCOMES, SUMMARY, load_outcomes, write_summary
+
+    path = Path(run_dir).expanduser().resolve()
+    if not (path / OUTCOMES).exists():
+        raise ReportError(f"{path}: not an eval run folder (no {OUTCOMES})")
+    try:
+        outcomes = load_outcomes(path)
+        summary_path = path / SUMMARY
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else write_summary(path)
+    except (RecordError, json.JSONDecodeError) as e:
+        raise ReportError(f"{path}: {e}") from None
+    overrides: list[str] = []
+    ov = path / ".hydra" / "overrides.yaml"
+    if ov.exists():
+        overrides = [m.group(1).strip() for m in re.finditer(r"^-\s*(.+)$", ov.read_text(), re.MULTILINE)]
+    return RunData(path, summary, outcomes, overrides)
+
+
+# ----------------------------------------------------------------------- plots
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(runs: list[RunData], path: Path, group: str = "all") -> Path:
+    """pass@k against k (log2 x-axis), one line per run, with solved-within-budget as a marker."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    for run in runs:
+        g = run.group(group)
+        if g is None or not g.pass_at_k:
+            continue
+        ks = sorted(g.pass_at_k)
+        ax.plot(ks, [100 * g.pass_at_k[k] for k in ks], marker="o", label=f"{run.label}: pass@k")
+        ax.scatter([ks[-1]], [100 * g.solved_rate], marker="*", s=120,
+                   label=f"{run.label}: solved (whole budget)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("k (samples)")
+    ax.set_ylabel("problems proved (%)")
+    ax.set_ylim(0, 100)
+    budgets = sorted({r.summary.get("budget_text", "") for r in runs})
+    ax.set_title("pass@k  —  " + "; ".join(b for b in budgets if b)[:90], fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_categories(runs: list[RunData], path: Path) -> Path:
+    """Solved rate per source category, grouped bars per run."""
+    plt = _plt()
+    cats = sorted({k.split("=", 1)[1] for r in runs for k in r.summary.get("groups", {}) if k.startswith("source=")})
+    fig, ax = plt.subplots(figsize=(max(6.4, 0.9 * len(cats) + 2), 4.0), dpi=110)
+    width = 0.8 / max(1, len(runs))
+    for i, run in enumerate(runs):
+        values, counts = [], []
+        for c in cats:
+            g = run.summary["groups"].get(f"source={c}")
+            values.append(100 * g["solved_rate"] if g else 0.0)
+            counts.append(f"{g['solved']}/{g['problems']}" if g else "")
+        xs = [j + i * width - 0.4 + width / 2 for j in range(len(cats))]
+        bars = ax.bar(xs, values, width, label=run.label)
+        for bar, text in zip(bars, counts, strict=True):
+            ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                        va="bottom", fontsize=7)
+    ax.set_xticks(range(len(cats)))
+    ax.set_xticklabels(cats, rotation=30, ha="right")
+    ax.set_ylabel("solved within budget (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title("per category", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------- content
+
+
+def _anchor(name: str) -> str:
+    return "proof-" + re.sub(r"[^A-Za-z0-9_.-]", "-", name)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _ks_shown(ks: list[int]) -> list[int]:
+    """1, powers of two and the largest k: a readable row even for n=128."""
+    return [k for k in ks if k == 1 or k == ks[-1] or k & (k - 1) == 0]
+
+
+def _passk_rows(run: RunData) -> tuple[list[str], list[list[str]]]:
+    groups = run.summary.get("groups", {})
+    all_ks = sorted({int(k) for g in groups.values() for k in g.get("pass_at_k", {})})
+    ks = _ks_shown(all_ks) if all_ks else []
+    head = ["group", "problems", "solved (whole budget)"] + [f"pass@{k}" for k in ks] + ["n", "budget"]
+    rows = []
+    for name, g in groups.items():
+        pk = g.get("pass_at_k", {})
+        rows.append(
+            [name, str(g["problems"]), f"{g['solved']} ({_pct(g['solved_rate'])})"]
+            + [_pct(pk[str(k)]) if str(k) in pk else "-" for k in ks]
+            + [str(g["n"]), g.get("budget", "")]
+        )
+    return head, rows
+
+
+def _proved(run: RunData) -> list[tuple[Outcome, Any]]:
+    return [(o, o.first_proof) for o in run.outcomes if o.proved and o.first_proof is not None]
+
+
+def _provenance(run: RunData) -> list[tuple[str, str]]:
+    s = run.summary
+    d = s.get("dataset", {})
+    pins = s.get("lean", {}).get("pins", {})
+    return [
+        ("run", str(run.path)),
+        ("dataset", f"{d.get('name', '?')} — {d.get('file', '?')}"),
+        ("version / split", f"{d.get('version', '?')} / {d.get('split', '?')}"),
+        ("statements written for", f"Lean {d.get('lean', '?')}; Mathlib {d.get('mathlib', '?')}"),
+        ("verifier", f"{s.get('lean', {}).get('backend', '?')}; "
+                     + ", ".join(f"{k}={v}" for k, v in pins.items() if k != "project")),
+        ("model", str(s.get("model", "?"))),
+        ("strategy", str(s.get("strategy", "?"))),
+        ("budget", str(s.get("budget_text", "?"))),
+        ("problems recorded", f"{len(s.get('problems', []))} of {s.get('expected_problems', '?')}"),
+    ]
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> str:
+    def esc(x: str) -> str:
+        return str(x).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(map(esc, head)) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(run: RunData, curve: str, categories: str) -> str:
+    parts = [f"# Eval report: {run.label}", ""]
+    parts.append(_md_table(["", ""], [list(x) for x in _provenance(run)]))
+    parts += ["", "## pass@k", "", f"![pass@k]({curve})", "", _md_table(*_passk_rows(run)), ""]
+    parts += ["pass@k uses the unbiased estimator over each problem's i.i.d. first-round samples; "
+              "'solved' counts any attempt within the whole budget (corrections, search).", ""]
+    parts += ["## Per category", "", f"![categories]({categories})", ""]
+    proved = _proved(run)
+    parts += [f"## Proved problems ({len(proved)})", ""]
+    if proved:
+        rows = [[f"[{o.problem.name}](#{_anchor(o.problem.name)})", o.problem.split, o.problem.source,
+                 str(len(o.candidates)), str(c.origin.get("round", 0))] for o, c in proved]
+        parts.append(_md_table(["problem", "split", "category", "attempts", "round of first proof"], rows))
+        parts += ["", "## Proofs", ""]
+        for o, c in proved:
+            parts += [f'<a id="{_anchor(o.problem.name)}"></a>', "", f"### {o.problem.name}", "",
+                      "```lean4", c.code.rstrip(), "```", ""]
+    else:
+        parts.append("No problem was proved.")
+    return "\n".join(parts) + "\n"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th{background:#f3f3f3}pre{background:#f7f7f7;border:1px solid #ddd;padding:8px;overflow-x:auto;font-size:13px}
+img{max-width:100%}h1{font-size:1.5em}.note{color:#555;font-size:13px}
+"""
+
+
+def _html_table(head: list[str], rows: list[list[str]], raw_first: bool = False) -> str:
+    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
+    for r in rows:
+        cells = [c if (raw_first and i == 0) else html.escape(str(c)) for i, c in enumerate(r)]
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _page(title: str, body: list[str]) -> str:
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def render_html(run: RunData, curve: Path, categories: Path) -> str:
+    body = [f"<h1>Eval report: {html.escape(run.label)}</h1>",
+            _html_table(["", ""], [list(x) for x in _provenance(run)]),
+            "<h2>pass@k</h2>", _img(curve, "pass@k curve"), _html_table(*_passk_rows(run)),
+            '<p class="note">pass@k uses the unbiased estimator over each problem\'s i.i.d. first-round samples; '
+            "'solved' counts any attempt within the whole budget (corrections, search).</p>",
+            "<h2>Per category</h2>", _img(categories, "per-category bars")]
+    proved = _proved(run)
+    body.append(f"<h2>Proved problems ({len(proved)})</h2>")
+    if proved:
+        rows = [[f'<a href="#{_anchor(o.problem.name)}">{html.escape(o.problem.name)}</a>', o.problem.split,
+                 o.problem.source, str(len(o.candidates)), str(c.origin.get("round", 0))] for o, c in proved]
+        body.append(_html_table(["problem", "split", "category", "attempts", "round of first proof"], rows,
+                                raw_first=True))
+        body.append("<h2>Proofs</h2>")
+        for o, c in proved:
+            body.append(f'<h3>{html.escape(o.problem.name)}</h3><pre id="{_anchor(o.problem.name)}">'
+                        f"{html.escape(c.code.rstrip())}</pre>")
+    else:
+        body.append("<p>No problem was proved.</p>")
+    return _page(f"ProofForge eval: {run.label}", body)
+
+
+# ---------------------------------------------------------------------- writers
+
+
+def write_report(run_dir: str | Path) -> dict[str, Path]:
+    """Write ``report.md``, ``report.html`` and the PNGs into the run folder."""
+    run = load_run(run_dir)
+    curve = plot_curves([run], run.path / CURVE_PNG)
+    cats = plot_categories([run], run.path / CATEGORIES_PNG)
+    md = run.path / REPORT_MD
+    md.write_text(render_markdown(run, CURVE_PNG, CATEGORIES_PNG), encoding="utf-8")
+    page = run.path / REPORT_HTML
+    page.write_text(render_html(run, curve, cats), encoding="utf-8")
+    return {"markdown": md, "html": page, "curve": curve, "categories": cats}
+
+
+def write_comparison(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, Path]:
+    """Several runs side by side: one curve per run, and a pass@k table per run."""
+    runs = [load_run(r) for r in run_dirs]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    curve = plot_curves(runs, out / CURVE_PNG)
+    cats = plot_categories(runs, out / CATEGORIES_PNG)
+    all_ks = sorted({k for r in runs if r.group() for k in r.group().pass_at_k})
+    ks = _ks_shown(all_ks) if all_ks else []
+    head = ["run", "dataset", "problems", "solved"] + [f"pass@{k}" for k in ks] + ["budget"]
+    rows = []
+    for r in runs:
+        g = r.group()
+        d = r.summary.get("dataset", {})
+        if g is None:
+            continue
+        rows.append([r.label, f"{d.get('name', '?')} {d.get('version', '')}/{d.get('split', '')}",
+                     str(g.problems), f"{g.solved} ({_pct(g.solved_rate)})"]
+                    + [_pct(g.pass_at_k[k]) if k in g.pass_at_k else "-" for k in ks] + [g.budget])
+    md = out / REPORT_MD
+    md.write_text("\n".join([
+        "# Eval comparison", "", f"![pass@k]({CURVE_PNG})", "", _md_table(head, rows), "",
+        f"![categories]({CATEGORIES_PNG})", "",
+        "Runs: " + ", ".join(f"`{r.path}`" for r in runs), "",
+    ]), encoding="utf-8")
+    page = out / REPORT_HTML
+    body = ["<h1>Eval comparison</h1>", _img(curve, "pass@k curves"), _html_table(head, rows),
+            _img(cats, "per-category bars"), "<h2>Runs</h2>",
+            "<ul>" + "".join(f"<li>{html.escape(r.label)}: <code>{html.escape(str(r.path))}</code></li>"
+                             for r in runs) + "</ul>"]
+    page.write_text(_page("ProofForge eval comparison", body), encoding="utf-8")
+    return {"markdown": md, "html": page, "curve": curve, "categories": cats}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="proofforge-report",
+        description="Render eval run folders as Markdown + self-contained HTML; several runs are compared.",
+    )
+    parser.add_argument("runs", nargs="+", help="eval run folder(s) holding outcomes.jsonl")
+    parser.add_argument("--out", default=None,
+                        help="where a comparison goes (default ./report-compare); one run reports into its folder")
+    args = parser.parse_args(argv)
+    try:
+        if len(args.runs) == 1 and args.out is None:
+            paths = write_report(args.runs[0])
+        else:
+            paths = write_comparison(args.runs, args.out or "report-compare")
+    except ReportError as e:
+        print(f"proofforge-report: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {paths['markdown']} and {paths['html']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

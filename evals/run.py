@@ -1,0 +1,343 @@
+"""``proofforge-eval``: run a prover strategy over a benchmark, write Outcomes, pass@k and a report.
+
+The run folder holds everything needed to read or resume the run:
+``config.yaml`` (the resolved config; Hydra adds ``.hydra/``), ``outcomes.jsonl`` (one
+Outcome per problem, appended as each problem finishes, keyed by problem name),
+``summary.json`` (pass@k per split and category, with the budget) and the report
+(``report.md``, ``report.html`` and the PNGs). Rerunning with the same folder
+(``hydra.run.dir=...``) skips the problems already in ``outcomes.jsonl``, so a crash
+loses at most the problems in flight and never writes one twice.
+
+``run_eval(cfg, generator=..., verifier=...)`` is the same job as a plain function, so
+tests and the notebook can inject a scripted generator and the scripted verifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from evals.data import Dataset, DatasetError, dataset_from_cfg, lean_project_pins
+from evals.passk import budget_description, counts_from_outcome, summarize
+from prover.config import config_dir, to_container
+from prover.lean.base import Verifier
+from prover.llm.base import Generator
+from prover.records import JsonlWriter, Outcome, Problem, read_jsonl
+from prover.search.base import Budget, Strategy
+
+OUTCOMES = "outcomes.jsonl"
+SUMMARY = "summary.json"
+CONFIG = "config.yaml"
+MANIFEST = "manifest.json"
+ERRORS = "errors.jsonl"
+
+
+class EvalConfigError(ValueError):
+    """The eval cannot start with this config or run folder; the message says what to change."""
+
+
+def _lean_missing_error() -> type[BaseException]:
+    try:
+        from prover.lean.project import LeanMissingError
+
+        return LeanMissingError
+    except ImportError:  # the Lean package is optional for pure report/pass@k use
+        return type("LeanMissingErrorUnavailable", (Exception,), {})
+
+
+# -------------------------------------------------------------------- run folder
+
+
+def resolve_run_dir(cfg: DictConfig) -> Path:
+    """``cfg.out_dir`` if set, else Hydra's run folder (inside a Hydra app)."""
+    out = cfg.get("out_dir")
+    if out:
+        return Path(str(out)).expanduser().resolve()
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return Path(HydraConfig.get().runtime.output_dir).resolve()
+    except (ImportError, ValueError):
+        raise EvalConfigError("no run folder: set out_dir=<folder> (or run through proofforge-eval)") from None
+
+
+def _fingerprint(cfg: DictConfig, dataset: Dataset) -> dict[str, Any]:
+    """What must not change between a run and its resume (limit/names may: they only add problems)."""
+    return {
+        "dataset": {k: getattr(dataset.info, k) for k in ("name", "version", "split", "sha256")},
+        "model": to_container(cfg.get("model")),
+        "prover": to_container(cfg.get("prover")),
+    }
+
+
+def _check_manifest(run_dir: Path, fingerprint: dict[str, Any]) -> None:
+    path = run_dir / MANIFEST
+    if not path.exists():
+        path.write_text(json.dumps(fingerprint, indent=2, sort_keys=True, default=str) + "\n")
+        return
+    try:
+        old = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise EvalConfigError(f"{path}: unreadable; delete it or use a new run folder") from None
+    new = json.loads(json.dumps(fingerprint, default=str))
+    changed = sorted(k for k in new if old.get(k) != new[k])
+    if changed:
+        raise EvalConfigError(
+            f"{run_dir} holds results of a different {'/'.join(changed)} config; "
+            "resume with the same config or use a new run folder (hydra.run.dir=... or out_dir=...)"
+        )
+
+
+def save_config(cfg: DictConfig, run_dir: Path) -> Path:
+    """The resolved config beside the results (Hydra's ``.hydra/`` holds the unresolved one)."""
+    path = run_dir / CONFIG
+    path.write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    return path
+
+
+# ------------------------------------------------------------------ components
+
+
+def build_components(
+    cfg: DictConfig, generator: Generator | None, verifier: Verifier | None
+) -> tuple[Generator, Verifier, Strategy, Budget]:
+    """Verifier first: a missing Lean must fail before the (possibly slow) model is loaded or trained."""
+    from prover.search.factory import budget_from_cfg, build_strategy
+
+    if verifier is None:
+        from prover.lean.factory import build_verifier
+
+        verifier = build_verifier(cfg.lean)
+    if generator is None:
+        from prover.llm.factory import build_generator
+
+        generator = build_generator(cfg.model)
+    strategy = build_strategy(cfg.prover, generator, verifier)
+    budget = budget_from_cfg(cfg.prover)
+    return generator, verifier, strategy, budget
+
+
+def eval_meta(cfg: DictConfig, dataset: Dataset, generator: Generator, strategy: Strategy, budget: Budget) -> dict:
+    """What every Outcome records about the run that made it."""
+    model = to_container(cfg.get("model")) or {}
+    prover = to_container(cfg.get("prover")) or {}
+    lean = to_container(cfg.get("lean")) or {}
+    sampling = prover.get("sampling") if isinstance(prover, dict) else None
+    strategy_name = str(getattr(strategy, "name", "") or prover.get("name", "strategy"))
+    return {
+        "dataset": dataset.info.to_dict(),
+        "lean": {"backend": lean.get("backend", "local"), "pins": lean_project_pins(lean.get("project_dir"))},
+        "model": str(model.get("name") or model.get("path") or getattr(generator, "name", "model")),
+        "strategy": strategy_name,
+        "budget": asdict(budget),
+        "sampling": sampling,
+        "budget_text": budget_description(strategy_name, asdict(budget), sampling),
+    }
+
+
+# ------------------------------------------------------------------------ loop
+
+
+async def _prove_all(
+    problems: list[Problem],
+    strategy: Strategy,
+    budget: Budget,
+    writer: JsonlWriter,
+    meta: dict[str, Any],
+    *,
+    concurrency: int,
+    errors_path: Path,
+    progress: bool,
+) -> tuple[int, int]:
+    """Prove the problems not yet in the writer; return (written now, errors)."""
+    todo = [p for p in problems if not writer.done(p.name)]
+    bar = tqdm(total=len(problems), initial=len(problems) - len(todo), desc="eval", unit="problem",
+               disable=not progress, dynamic_ncols=True)
+    sem = asyncio.Semaphore(max(1, concurrency))
+    state = {"written": 0, "proved": 0, "errors": 0}
+    lean_missing = _lean_missing_error()
+
+    async def one(problem: Problem) -> None:
+        async with sem:
+            t0 = time.perf_counter()
+            try:
+                outcome = await strategy.aprove(problem, budget)
+            except lean_missing:
+                raise
+            except Exception as e:  # one problem's failure must not end the run; a rerun retries it
+                state["errors"] += 1
+                with errors_path.open("a", encoding="utf-8") as f:
+                    f.write(json.dumps({"problem": problem.name, "error": f"{type(e).__name__}: {e}",
+                                        "traceback": traceback.format_exc(limit=5)}) + "\n")
+                tqdm.write(f"[eval] {problem.name}: {type(e).__name__}: {e} (not recorded; rerun to retry)")
+                return
+            outcome.meta = {**outcome.meta, "eval": meta, "seconds": round(time.perf_counter() - t0, 4)}
+            outcome.meta.setdefault("strategy", meta["strategy"])
+            if writer.write(outcome):
+                state["written"] += 1
+                state["proved"] += int(outcome.proved)
+            bar.update(1)
+            bar.set_postfix(proved=state["proved"], errors=state["errors"])
+
+    tasks = [asyncio.ensure_future(one(p)) for p in todo]
+    try:
+        if tasks:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            failed = [t for t in done if not t.cancelled() and t.exception() is not None]
+            if failed:  # e.g. LeanMissingError: stop the rest, surface it unwrapped
+                raise failed[0].exception()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        bar.close()
+    return state["written"], state["errors"]
+
+
+def load_outcomes(run_dir: Path) -> list[Outcome]:
+    path = Path(run_dir) / OUTCOMES
+    return read_jsonl(path, Outcome) if path.exists() else []
+
+
+def write_summary(run_dir: Path, problems: list[Problem] | None = None) -> dict[str, Any]:
+    """``summary.json`` from the outcomes on disk (only the dataset's problems when given)."""
+    outcomes = load_outcomes(run_dir)
+    if problems is not None:
+        order = {p.name: i for i, p in enumerate(problems)}
+        outcomes = sorted((o for o in outcomes if o.problem.name in order), key=lambda o: order[o.problem.name])
+    meta = outcomes[0].meta.get("eval", {}) if outcomes else {}
+    counts = [counts_from_outcome(o) for o in outcomes]
+    groups = summarize(counts, meta.get("budget_text", ""))
+    summary = {
+        "run": str(run_dir),
+        "dataset": meta.get("dataset", {}),
+        "lean": meta.get("lean", {}),
+        "model": meta.get("model", ""),
+        "strategy": meta.get("strategy", ""),
+        "budget": meta.get("budget", {}),
+        "budget_text": meta.get("budget_text", ""),
+        "expected_problems": len(problems) if problems is not None else len(outcomes),
+        "groups": {k: g.to_dict() for k, g in groups.items()},
+        "problems": [c.to_dict() for c in counts],
+    }
+    (Path(run_dir) / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+async def arun_eval(
+    cfg: DictConfig,
+    *,
+    generator: Generator | None = None,
+    verifier: Verifier | None = None,
+    progress: bool = True,
+    close_verifier: bool = False,
+) -> Path:
+    """The eval inside a running event loop (notebooks); see :func:`run_eval`."""
+    run_dir = resolve_run_dir(cfg)
+    dataset = dataset_from_cfg(cfg.dataset)  # bad dataset input fails before anything is started
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir)
+    _check_manifest(run_dir, _fingerprint(cfg, dataset))
+    owns = verifier is None
+    generator, verifier, strategy, budget = build_components(cfg, generator, verifier)
+    meta = eval_meta(cfg, dataset, generator, strategy, budget)
+    try:
+        with JsonlWriter(run_dir / OUTCOMES, key=lambda d: d["problem"]["name"]) as writer:
+            written, errors = await _prove_all(
+                dataset.problems, strategy, budget, writer, meta,
+                concurrency=int(cfg.get("concurrency", 1) or 1),
+                errors_path=run_dir / ERRORS,
+                progress=progress,
+            )
+    finally:
+        if owns or close_verifier:
+            await verifier.aclose()
+    summary = write_summary(run_dir, dataset.problems)
+    if cfg.get("report", True):
+        from evals.report import write_report
+
+        write_report(run_dir)
+    _print_summary(summary, run_dir, written, errors)
+    return run_dir
+
+
+def run_eval(
+    cfg: DictConfig,
+    *,
+    generator: Generator | None = None,
+    verifier: Verifier | None = None,
+    progress: bool = True,
+) -> Path:
+    """Run the eval described by ``cfg`` (an ``eval`` config) and return the run folder.
+
+    ``generator``/``verifier`` replace the ones the config would build. The verifier is
+    used inside this call's event loop, so it is closed when the call returns.
+    """
+    return asyncio.run(
+        arun_eval(cfg, generator=generator, verifier=verifier, progress=progress, close_verifier=True)
+    )
+
+
+def _print_summary(summary: dict[str, Any], run_dir: Path, written: int, errors: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    g = summary["groups"].get("all", {})
+    table = Table(title=f"{summary['strategy']} on {summary['dataset'].get('name', '?')} "
+                        f"({summary['dataset'].get('version', '')}, split {summary['dataset'].get('split', '')})")
+    table.add_column("group")
+    table.add_column("problems", justify="right")
+    table.add_column("solved", justify="right")
+    ks = sorted(int(k) for k in g.get("pass_at_k", {}))
+    shown = [k for k in ks if k in (1, ks[-1]) or k & (k - 1) == 0] if ks else []
+    for k in shown:
+        table.add_column(f"pass@{k}", justify="right")
+    for name, row in summary["groups"].items():
+        cells = [name, str(row["problems"]), f"{row['solved']} ({row['solved_rate']:.1%})"]
+        cells += [f"{row['pass_at_k'][str(k)]:.1%}" if str(k) in row["pass_at_k"] else "-" for k in shown]
+        table.add_row(*cells)
+    console = Console(stderr=False)
+    console.print(table)
+    console.print(f"budget: {summary['budget_text']}")
+    done = len(summary["problems"])
+    console.print(f"{done}/{summary['expected_problems']} problems recorded ({written} this run, "
+                  f"{errors} errors) in {run_dir}")
+
+
+# ------------------------------------------------------------------------ CLI
+
+
+def _fail(message: str, code: int = 2) -> None:
+    print(f"proofforge-eval: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _task(cfg: DictConfig) -> None:
+    lean_missing = _lean_missing_error()
+    try:
+        run_eval(cfg)
+    except lean_missing as e:
+        _fail(str(e))
+    except (DatasetError, EvalConfigError) as e:
+        _fail(str(e))
+
+
+def main() -> None:
+    """Hydra entry point over ``configs/eval.yaml`` (config folder resolved at call time)."""
+    import hydra
+
+    app = hydra.main(config_path=str(config_dir()), config_name="eval", version_base="1.3")(_task)
+    app()
+
+
+if __name__ == "__main__":
+    main()
