@@ -43,6 +43,23 @@ from prover.records import Candidate, Message, Verdict
 ALLOCATION_FAILURES = ("failed to create thread", "bad_alloc", "Cannot allocate memory")
 
 
+def resolve_repl(project_dir: str | os.PathLike[str] | None, mathlib: bool | str = "auto") -> tuple[list[str], Path]:
+    """argv and folder of the real REPL. ``mathlib="auto"``: the Mathlib project's REPL if built,
+    else the standalone Lean-core REPL; raises the Mathlib variant's ``LeanMissingError`` if neither is."""
+    from prover.lean.project import LeanMissingError, repl_command
+
+    project = Path(project_dir) if project_dir else None
+    if mathlib != "auto":
+        return repl_command(project, mathlib=bool(mathlib))
+    try:
+        return repl_command(project, mathlib=True)
+    except LeanMissingError as first:
+        try:
+            return repl_command(project, mathlib=False)
+        except LeanMissingError:
+            raise first from None
+
+
 def default_workers() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
@@ -100,7 +117,7 @@ class LeanPool(Verifier):
         cwd: str | os.PathLike[str] | None = None,
         *,
         project_dir: str | os.PathLike[str] | None = None,
-        mathlib: bool = True,
+        mathlib: bool | str = "auto",
         workers: int | None = None,
         timeout: float = 60.0,
         header_timeout: float = 600.0,
@@ -112,9 +129,7 @@ class LeanPool(Verifier):
         process_env: dict[str, str] | None = None,
     ) -> None:
         if argv is None:
-            from prover.lean.project import repl_command
-
-            argv, found_cwd = repl_command(Path(project_dir) if project_dir else None, mathlib=mathlib)
+            argv, found_cwd = resolve_repl(project_dir, mathlib)
             cwd = cwd or found_cwd
         self.argv = list(argv)
         self.cwd = str(cwd) if cwd is not None else None

@@ -15,6 +15,7 @@ framing and pool code. This double speaks the exact REPL protocol
      "bytes": N,             # pad the response with an N-byte info message
      "grow_mb": N,           # allocate and hold N MB first (past RLIMIT_AS: bad_alloc, exit 134)
      "stderr": text,         # written to stderr before answering (or dying)
+     "echo": true,           # add an info message whose data is the request's text (framing tests)
      "once": true}           # fire once across all processes sharing --state-dir
 
 The first matching rule wins. Without a matching rule: a header (only blank and
@@ -195,6 +196,10 @@ class Scripted:
             return None  # the garbage was the answer
         resp = copy.deepcopy(rule["response"]) if "response" in rule else self.default(kind, text)
         resp = self.finish(kind, resp)
+        if rule.get("echo"):
+            resp.setdefault("messages", []).append(
+                {"severity": "info", "pos": _pos(1, 0), "endPos": None, "data": text}
+            )
         if rule.get("bytes"):
             resp.setdefault("messages", []).append(
                 {"severity": "info", "pos": _pos(1, 0), "endPos": None, "data": "x" * int(rule["bytes"])}
