@@ -1,0 +1,115 @@
+"""transformers hook: ``attn_implementation="lean_attention"`` = LeanAttention for decode, SDPA for prefill.
+
+transformers (>= 4.51) dispatches attention by name through ``AttentionInterface``; since 4.53 a custom name also
+needs an ``AttentionMaskInterface`` entry, or the model builds no padding mask for it at all and left-padded batches
+would silently attend to padding. We register SDPA's mask builder under our name, so the attention function sees
+exactly the boolean [B, 1, q_len, kv_len] mask SDPA would.
+
+In a decode step (q_len == 1) that mask says which cached positions each row may see. LeanAttention takes a
+contiguous key range per sequence (``cache_leftpad`` .. ``cache_leftpad + seq_len``), which covers no padding,
+left padding and sliding windows; any other pattern (or softcap, attention sinks, position bias, dropout)
+goes to SDPA, so the hook never changes what the model computes.
+
+Note: transformers' ``DynamicCache`` is a dense, concatenated tensor per layer, so this path exercises the dense
+layout; it is for correctness and research, not serving (that is vLLM's job).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from . import lean_attention_decode
+
+__all__ = ["LEAN_ATTENTION", "register_lean_attention", "lean_attention_forward", "mask_to_ranges"]
+
+LEAN_ATTENTION = "lean_attention"
+
+
+def mask_to_ranges(mask: torch.Tensor | None, batch: int, kv_len: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(seq_lens, cache_leftpad) from a decode-step attention mask, or None if a row's visible keys are not
+    one contiguous range (or the mask is an additive float bias rather than a pure keep/drop mask)."""
+    if mask is None:
+        full = torch.full((batch,), kv_len, dtype=torch.int32)
+        return full, torch.zeros(batch, dtype=torch.int32)
+    rows = mask[..., -1, :kv_len]  # the (single) query's row
+    if rows.dim() == 3:  # [B, heads, kv]: one shared mask per head only
+        if rows.shape[1] != 1 and not bool((rows == rows[:, :1]).all()):
+            return None
+        rows = rows[:, 0]
+    if rows.dtype != torch.bool:
+        neg = rows < torch.finfo(rows.dtype).min / 2 if rows.is_floating_point() else rows == 0
+        if not bool(((rows == 0) | neg).all()):
+            return None  # a real bias, not a padding mask
+        rows = ~neg
+    rows = rows.expand(batch, kv_len)
+    pos = torch.arange(kv_len, device=rows.device)
+    lens = rows.sum(dim=1)
+    start = torch.where(lens > 0, rows.to(torch.int8).argmax(dim=1), torch.zeros_like(lens))
+    contiguous = (pos[None, :] >= start[:, None]) & (pos[None, :] < (start + lens)[:, None])
+    if not bool((contiguous == rows).all()):
+        return None
+    return lens.to(torch.int32), start.to(torch.int32)
+
+
+def _use_lean(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, dropout: float, kwargs: dict) -> bool:
+    d = query.shape[-1]
+    return (
+        query.shape[2] == 1
+        and dropout == 0.0
+        and value.shape[-1] == d == key.shape[-1]
+        and d >= 16
+        and d & (d - 1) == 0
+        and query.shape[1] % key.shape[1] == 0
+        and query.dtype == key.dtype == value.dtype
+        and query.dtype in (torch.float16, torch.bfloat16, torch.float32)
+        and kwargs.get("softcap") is None
+        and kwargs.get("s_aux") is None
+        and kwargs.get("position_bias") is None
+        and not kwargs.get("output_attentions", False)
+    )
+
+
+def lean_attention_forward(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    """transformers attention function: query [B, H_q, q_len, d], key/value [B, H_kv, kv_len, d] (not repeated);
+    returns ([B, q_len, H_q, d], None) like ``sdpa_attention_forward``."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if _use_lean(query, key, value, dropout, kwargs):
+        ranges = mask_to_ranges(attention_mask, query.shape[0], key.shape[2])
+        if ranges is not None:
+            lens, leftpad = (t.to(query.device) for t in ranges)
+            out = lean_attention_decode(
+                query[:, :, 0, :], key, value, lens, scale=scaling,
+                cache_leftpad=leftpad if bool(leftpad.any()) else None,
+            )  # fmt: skip
+            return out[:, None, :, :], None
+    return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
+
+
+def register_lean_attention() -> str:
+    """Register ``"lean_attention"`` with transformers (attention and mask interfaces); idempotent.
+
+    Returns the name to pass as ``attn_implementation``.
+    """
+    try:
+        from transformers import AttentionInterface
+    except ImportError as err:
+        raise RuntimeError("transformers >= 4.51 is needed for custom attention: pip install -U transformers") from err
+    AttentionInterface.register(LEAN_ATTENTION, lean_attention_forward)
+    try:
+        from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+    except ImportError:  # transformers < 4.53 builds masks without a per-name registry
+        return LEAN_ATTENTION
+    AttentionMaskInterface.register(LEAN_ATTENTION, sdpa_mask)
+    return LEAN_ATTENTION
