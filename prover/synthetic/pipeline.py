@@ -1,0 +1,204 @@
+"""``proofforge-synth``: the DeepSeek-Prover synthetic-data pipeline with expert iteration.
+
+    proofforge-synth                                   # configs/synth.yaml: tiny model, local Lean
+    proofforge-synth rounds=3 prove.samples=64 input=problems.jsonl
+    proofforge-synth hydra.run.dir=outputs/synth/run1  # rerun with the same folder to resume
+
+:func:`run_synth` is the programmatic entry (tests pass a scripted generator, a scripted verifier,
+and optionally their own formaliser or strategy). The run folder holds ``config.yaml`` (the
+resolved config), one folder per round (see :mod:`prover.synthetic.iterate`), the accumulated
+dataset and the summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from prover.config import config_dir, to_container
+from prover.lean.base import Verifier
+from prover.llm.base import Generator, SamplingParams
+from prover.records import RecordError
+from prover.search.base import Budget, Strategy
+from prover.synthetic.formalize import FormalizerLike, load_informal
+from prover.synthetic.iterate import LazyGenerator, RoundServices, arun_rounds, close_quietly
+from prover.synthetic.quality import QualityGrader
+
+log = logging.getLogger(__name__)
+
+
+def _model_cfg(cfg: DictConfig, path: str | None) -> dict[str, Any]:
+    m = dict(to_container(cfg.model) or {})
+    if path:
+        m["path"] = path
+    return m
+
+
+def base_model_path(cfg: DictConfig) -> str | None:
+    """The local checkpoint fine-tuning starts from: ``finetune.base_model``, ``model.path``, or the tiny model."""
+    ft = cfg.get("finetune") or {}
+    if ft.get("base_model"):
+        return str(ft["base_model"])
+    m = _model_cfg(cfg, None)
+    if m.get("backend", "hf") not in ("hf", "vllm"):
+        return m.get("path")
+    from prover.llm.factory import resolve_model_path
+
+    path = resolve_model_path(m)
+    return path if Path(path).exists() else None
+
+
+def build_strategy(cfg: DictConfig, generator: Generator, verifier: Verifier) -> tuple[Strategy, Budget]:
+    """The configured prover strategy and its base budget (``prover.search.factory`` when present)."""
+    try:
+        from prover.search.factory import budget_from_cfg
+        from prover.search.factory import build_strategy as factory_build
+    except ImportError:
+        factory_build = None
+    if factory_build is not None:
+        return factory_build(cfg.prover, generator, verifier), budget_from_cfg(cfg.prover)
+    # Fallback while the search factory is absent: whole-proof sampling, configured directly.
+    from prover.llm.factory import default_sampling
+    from prover.search.wholeproof import WholeProofSampling
+
+    p = dict(to_container(cfg.prover) or {})
+    sampling = default_sampling(cfg.model, **dict(p.get("sampling") or {}))
+    return WholeProofSampling(generator, verifier, sampling, prompt_style=p.get("prompt_style", "tiny")), Budget()
+
+
+def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier) -> FormalizerLike:
+    from autoformalize.formalizer import Formalizer
+
+    f = cfg.formalize
+    sampling = SamplingParams(
+        temperature=float(f.get("temperature", 0.99)), max_tokens=int(f.get("max_tokens", 512))
+    )
+    return Formalizer(
+        generator,
+        verifier,
+        n=int(f.n),
+        threshold=float(f.threshold),
+        header=cfg.header,
+        sampling=sampling,
+    )
+
+
+def build_grader(cfg: DictConfig, generator: Generator) -> QualityGrader:
+    q = cfg.quality
+    return QualityGrader(
+        generator,
+        prompt=q.get("prompt"),
+        keep=list(q.keep),
+        keep_unparsed=bool(q.keep_unparsed),
+        n=int(q.n),
+        temperature=float(q.temperature),
+        max_tokens=int(q.max_tokens),
+    )
+
+
+async def arun_synth(
+    cfg: DictConfig,
+    *,
+    generator: Generator | None = None,
+    verifier: Verifier | None = None,
+    formalizer: FormalizerLike | None = None,
+    strategy: Strategy | None = None,
+    progress: bool = True,
+) -> Path:
+    if not cfg.get("out_dir"):
+        raise ValueError("synth: out_dir is not set (the Hydra app sets it to the run folder)")
+    out = Path(str(cfg.out_dir)).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+    items = load_informal(cfg.get("input"), limit=cfg.get("limit"))
+
+    own_verifier = verifier is None
+    if verifier is None:
+        from prover.lean.factory import build_verifier
+
+        verifier = build_verifier(cfg.lean)
+    base_gen: Generator = generator or LazyGenerator(lambda: _build_generator(cfg, None), "base")
+    built: list[Generator] = [] if generator else [base_gen]
+
+    def make_services(round_: int, model_path: str | None) -> RoundServices:
+        if generator is not None or model_path is None:
+            prover_gen = base_gen
+        else:
+            prover_gen = LazyGenerator(lambda: _build_generator(cfg, model_path), f"round{round_}")
+            built.append(prover_gen)
+        if strategy is not None:
+            strat, budget = strategy, Budget()
+        else:
+            strat, budget = build_strategy(cfg, prover_gen, verifier)
+        return RoundServices(
+            formalizer=formalizer or build_formalizer(cfg, base_gen, verifier),
+            grader=build_grader(cfg, base_gen),
+            strategy=strat,
+            base_budget=budget,
+        )
+
+    try:
+        await arun_rounds(cfg, out, items, make_services, base_model=lambda: base_model_path(cfg), progress=progress)
+    finally:
+        for g in built:
+            close_quietly(g)
+        if own_verifier:
+            await verifier.aclose()
+    return out
+
+
+def _build_generator(cfg: DictConfig, path: str | None) -> Generator:
+    from prover.llm.factory import build_generator
+
+    return build_generator(_model_cfg(cfg, path))
+
+
+def run_synth(
+    cfg: DictConfig,
+    *,
+    generator: Generator | None = None,
+    verifier: Verifier | None = None,
+    formalizer: FormalizerLike | None = None,
+    strategy: Strategy | None = None,
+    progress: bool = True,
+) -> Path:
+    """Run (or resume) the pipeline in ``cfg.out_dir``; return that folder.
+
+    ``generator`` replaces ``cfg.model`` for every stage and round (so no fine-tuned model is
+    loaded for later rounds); ``verifier`` replaces ``cfg.lean`` (and is not closed here);
+    ``formalizer`` / ``strategy`` replace the configured autoformaliser / prover strategy.
+    """
+    return asyncio.run(
+        arun_synth(
+            cfg, generator=generator, verifier=verifier, formalizer=formalizer, strategy=strategy, progress=progress
+        )
+    )
+
+
+def main() -> None:
+    """The ``proofforge-synth`` Hydra app over ``configs/synth.yaml``."""
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+
+    @hydra.main(config_path=str(config_dir()), config_name="synth", version_base="1.3")
+    def _app(cfg: DictConfig) -> None:
+        if not cfg.get("out_dir"):
+            OmegaConf.set_struct(cfg, False)
+            cfg.out_dir = HydraConfig.get().runtime.output_dir
+        try:
+            out = run_synth(cfg)
+        except (RecordError, ValueError, FileNotFoundError, RuntimeError, ImportError) as e:
+            print(f"proofforge-synth: {e}", file=sys.stderr)
+            sys.exit(1)
+        print(f"proofforge-synth: results in {out} (summary.md, dataset.jsonl, dataset/)")
+
+    _app()
+
+
+if __name__ == "__main__":
+    main()
