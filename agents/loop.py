@@ -6,7 +6,8 @@ every failed attempt *of the previous round* (so corrections chain: round 2 revi
 round 1's revisions, not round 0's drafts, unlike the upstream code, which re-corrects
 the first round's failures). The loop stops as soon as a verdict's status is
 ``proved`` (no error, no sorry, standard axioms), never on mere absence of errors.
-Attempts with no extractable proof are not corrected (there is nothing to revise);
+Attempts with no extractable proof are not corrected (there is nothing to revise), and
+identical failed proofs are corrected once (their prompts would be identical);
 when a round leaves nothing to correct, the loop ends early.
 
 Every turn (agent, round, prompt, output, candidate id, parent, verdict status and
@@ -71,7 +72,11 @@ class MALoT(Strategy):
         for r in range(1, budget.rounds + 1):
             if any(a.proved for a in frontier):
                 break
-            failed = [a for a in frontier if a.extraction.ok]
+            failed, seen = [], set()
+            for a in frontier:  # identical failed proofs would get identical prompts: correct once
+                if a.extraction.ok and a.candidate.code not in seen:
+                    seen.add(a.candidate.code)
+                    failed.append(a)
             if not failed or budget.corrections < 1:
                 break
             frontier = await self.corrector.correct(problem, failed, budget.corrections, r, origin)

@@ -1,0 +1,101 @@
+"""Build a strategy and its budget from a ``prover`` config node (``configs/prover/*.yaml``).
+
+    strategy = build_strategy(cfg.prover, generator, verifier)
+    budget = budget_from_cfg(cfg.prover)
+
+Keys: ``name`` (wholeproof | malot | bestfirst), ``prompt_style`` (tiny | deepseek |
+goedel | kimina), ``cot``, ``sampling`` (temperature, top_p, max_tokens, seed, stop),
+``corrector_sampling`` (MA-LoT; null = same as ``sampling``), ``tactics_per_expansion``
+(best-first) and ``budget`` (samples, rounds, corrections, expansions). Plain dicts work
+as well as DictConfigs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from prover.config import to_container
+from prover.lean.base import Verifier
+from prover.llm.base import Generator, SamplingParams
+from prover.search.base import Budget, Strategy
+from prover.search.prompts import PROMPT_STYLES
+
+STRATEGIES: tuple[str, ...] = ("wholeproof", "malot", "bestfirst")
+_SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "seed", "stop", "logprobs", "n")
+_BUDGET_KEYS = ("samples", "rounds", "corrections", "expansions")
+
+
+class ConfigError(ValueError):
+    """A prover config is unusable; the message names the key."""
+
+
+def _plain(cfg: Any) -> dict[str, Any]:
+    data = to_container(cfg)
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"prover config must be a mapping, got {type(data).__name__}")
+    return dict(data)
+
+
+def sampling_from_cfg(node: Any, *, n: int = 1, what: str = "prover.sampling", **force: Any) -> SamplingParams:
+    """SamplingParams from a ``sampling`` node; unknown keys are an error naming them."""
+    data = _plain(node)
+    unknown = set(data) - set(_SAMPLING_KEYS)
+    if unknown:
+        raise ConfigError(f"{what}: unknown key(s) {sorted(unknown)}; expected some of {list(_SAMPLING_KEYS)}")
+    data.setdefault("n", n)
+    data["stop"] = list(data.get("stop") or [])
+    data.update(force)
+    try:
+        return SamplingParams(**data)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{what}: {e}") from None
+
+
+def budget_from_cfg(cfg: Any) -> Budget:
+    """The Budget in ``cfg.budget`` (or, for a bare node, its top-level budget keys)."""
+    data = _plain(cfg)
+    node = data.get("budget", data) or {}
+    if not isinstance(node, Mapping):
+        raise ConfigError(f"prover.budget must be a mapping, got {type(node).__name__}")
+    values = {}
+    for k in _BUDGET_KEYS:
+        if k in node and node[k] is not None:
+            try:
+                values[k] = int(node[k])
+            except (TypeError, ValueError):
+                raise ConfigError(f"prover.budget.{k} must be an integer, got {node[k]!r}") from None
+            if values[k] < 0:
+                raise ConfigError(f"prover.budget.{k} must be >= 0, got {values[k]}")
+    return Budget(**values)
+
+
+def build_strategy(cfg: Any, generator: Generator, verifier: Verifier) -> Strategy:
+    """The strategy named by ``cfg.name``, over ``generator`` and ``verifier``."""
+    data = _plain(cfg)
+    name = data.get("name")
+    if name not in STRATEGIES:
+        raise ConfigError(f"prover.name must be one of {', '.join(STRATEGIES)}; got {name!r}")
+    style = data.get("prompt_style") or "tiny"
+    if style not in PROMPT_STYLES:
+        raise ConfigError(f"prover.prompt_style must be one of {', '.join(PROMPT_STYLES)}; got {style!r}")
+    if name == "wholeproof":
+        from prover.search.wholeproof import WholeProofSampling
+
+        return WholeProofSampling(
+            generator, verifier, sampling_from_cfg(data.get("sampling")), style, cot=bool(data.get("cot", False))
+        )
+    if name == "malot":
+        from agents.loop import MALoT
+
+        sampling = sampling_from_cfg(data.get("sampling"))
+        corr = data.get("corrector_sampling")
+        corrector = sampling_from_cfg(corr, what="prover.corrector_sampling") if corr else None
+        return MALoT(generator, verifier, sampling, style, corrector_sampling=corrector)
+    from prover.search.bestfirst import BestFirstSearch
+
+    n = int(data.get("tactics_per_expansion") or 4)
+    sampling = sampling_from_cfg(data.get("sampling"), n=n, logprobs=True)
+    return BestFirstSearch(generator, verifier, sampling, style, max_depth=int(data.get("max_depth") or 50))
