@@ -18,7 +18,7 @@ import torch
 
 from prover.llm.base import Completion, Generator, Prompt, SamplingParams
 from prover.llm.errors import BackendUnavailable, GeneratorError
-from prover.llm.hf_engine import DecodeEngine, RowSpec, RowState, row_generator
+from prover.llm.hf_engine import DecodeEngine, RowSpec, RowState, StepCallback, row_generator
 
 LEAN_ATTENTION = "lean_attention"
 
@@ -145,12 +145,22 @@ class HFGenerator(Generator):
             for _ in range(sampling.n)
         ]
 
-    def run_rows(self, rows: Sequence[RowSpec], sample_indices: Sequence[int] | None = None, on_step=None):
-        """Run rows through the engine (serialised: one batch on the model at a time)."""
+    def run_rows(
+        self,
+        rows: Sequence[RowSpec],
+        sample_indices: Sequence[int] | None = None,
+        on_step: StepCallback | None = None,
+        incremental_text: bool = False,
+    ) -> list[RowState]:
+        """Run rows through the engine (serialised: one batch on the model at a time).
+
+        ``sample_indices[i]`` is row ``i``'s sample number within its request, so the ``n``
+        samples of a seeded request draw from different (but repeatable) random streams.
+        """
         idx = list(sample_indices) if sample_indices is not None else [0] * len(rows)
         gens = [row_generator(r.seed, j) for r, j in zip(rows, idx, strict=True)]
         with self._lock:
-            return self.engine.run(rows, on_step=on_step, gens=gens)
+            return self.engine.run(rows, on_step=on_step, gens=gens, incremental_text=incremental_text)
 
     def to_completion(self, prompt_len: int, st: RowState, logprobs: bool) -> Completion:
         return Completion(

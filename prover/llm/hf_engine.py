@@ -124,6 +124,15 @@ class DecodeEngine:
     def decode(self, ids: Sequence[int]) -> str:
         return self.tokenizer.decode(list(ids), skip_special_tokens=True)
 
+    def final_text(self, row: RowSpec, st: RowState) -> str:
+        """A finished row's text, re-derived from all its tokens and cut at the first stop string.
+
+        Re-deriving matters: an EOS or a length stop can end a row after its last incremental decode.
+        """
+        text = self.decode(st.token_ids)
+        j = find_stop(text, row.stop) if row.stop else -1
+        return text[:j] if j >= 0 else text
+
     def row_limit(self, row: RowSpec) -> int:
         """``max_tokens`` clipped so prompt plus completion fits the model's context."""
         if self.max_positions is None:
@@ -160,8 +169,13 @@ class DecodeEngine:
         rows: Sequence[RowSpec],
         on_step: StepCallback | None = None,
         gens: Sequence[torch.Generator] | None = None,
+        incremental_text: bool = False,
     ) -> list[RowState]:
-        """Generate every row to completion; ``states[i]`` belongs to ``rows[i]``."""
+        """Generate every row to completion; ``states[i]`` belongs to ``rows[i]``.
+
+        ``incremental_text=True`` keeps ``RowState.text`` current after every step (for
+        streaming); otherwise text is decoded per step only for rows with stop strings.
+        """
         from transformers import DynamicCache
 
         rows = list(rows)
@@ -175,7 +189,7 @@ class DecodeEngine:
         for st, lim in zip(states, limits, strict=True):
             if lim <= 0:
                 st.finish_reason = "length"
-        stream = on_step is not None
+        stream = incremental_text
 
         active = [i for i, st in enumerate(states) if not st.done]  # batch position -> row index
         if not active:
@@ -257,9 +271,5 @@ class DecodeEngine:
             )
             logits = out.logits[:, -1, :]
         for row, st in zip(rows, states, strict=True):
-            # Re-derive the final text from all tokens: an EOS or a late stop may end a row
-            # after its last incremental decode.
-            text = self.decode(st.token_ids)
-            j = find_stop(text, row.stop) if row.stop else -1
-            st.text = text[:j] if j >= 0 else text
+            st.text = self.final_text(row, st)
         return states

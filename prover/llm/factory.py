@@ -1,0 +1,120 @@
+"""Build a :class:`~prover.llm.base.Generator` from a ``model`` config node (``configs/model/*.yaml``).
+
+``model.backend`` picks the backend: ``hf`` (in-process transformers, LeanAttention decode),
+``vllm`` (in-process vLLM), ``openai`` (any OpenAI-compatible server) or ``scripted`` (a
+test double answering from ``model.script``). Heavy imports happen only for the chosen one.
+The offline default (``tiny`` with no ``path``) trains or loads the tiny prover model via
+:func:`prover.tinylm.ensure_tiny_model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from prover.config import to_container
+from prover.llm.base import Generator, SamplingParams
+from prover.llm.errors import GeneratorError
+
+BACKENDS = ("hf", "vllm", "openai", "scripted")
+
+
+def _as_dict(cfg: Any) -> dict[str, Any]:
+    data = to_container(cfg)
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise GeneratorError(f"model config must be a mapping, got {type(data).__name__}")
+    return dict(data)
+
+
+def default_sampling(cfg: Any, **overrides: Any) -> SamplingParams:
+    """The model preset's sampling defaults (``model.sampling``) with ``overrides`` on top."""
+    data = _as_dict(cfg).get("sampling") or {}
+    known = set(SamplingParams.__dataclass_fields__)
+    merged = {k: v for k, v in {**data, **overrides}.items() if k in known and v is not None}
+    try:
+        return SamplingParams(**merged)
+    except (TypeError, ValueError) as e:
+        raise GeneratorError(f"bad model.sampling: {e}") from None
+
+
+def resolve_model_path(m: Mapping[str, Any]) -> str:
+    """``model.path``, else the tiny model (trained on first use), else ``model.name`` as a hub id."""
+    if m.get("path"):
+        return str(m["path"])
+    if m.get("name", "tiny") == "tiny":
+        try:
+            from prover.tinylm import ensure_tiny_model
+        except ImportError:
+            raise GeneratorError(
+                "the tiny model needs prover.tinylm.ensure_tiny_model, which is missing; set model.path"
+            ) from None
+        return str(ensure_tiny_model())
+    if m.get("name"):
+        return str(m["name"])
+    raise GeneratorError("model config has neither path nor name: set model.path to a checkpoint folder")
+
+
+def build_generator(cfg: Any) -> Generator:
+    """The generator a ``model`` node describes (see the module docstring for the keys)."""
+    m = _as_dict(cfg)
+    backend = str(m.get("backend", "hf"))
+    if backend not in BACKENDS:
+        raise GeneratorError(f"unknown model.backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend == "scripted":
+        from prover.llm.testing import ScriptedGenerator
+
+        script = [(str(p), o) for p, o in (m.get("script") or [])]
+        return ScriptedGenerator(script, default=str(m.get("default", "")))
+    if backend == "openai":
+        from prover.llm.openai_backend import OpenAIGenerator
+
+        return OpenAIGenerator(
+            base_url=str(m.get("base_url") or ""),
+            model=m.get("served_name") or m.get("name"),
+            api_key=m.get("api_key"),
+            max_concurrency=int(m.get("max_concurrency", 32)),
+            max_retries=int(m.get("max_retries", 4)),
+            chat=bool(m.get("chat", False)),
+            timeout=float(m.get("timeout", 600.0)),
+            system_prompt=m.get("system_prompt"),
+            extra_body=_openai_extra_body(m),
+        )
+    if backend == "vllm":
+        from prover.llm.vllm_backend import VLLMGenerator
+
+        v = dict(m.get("vllm") or {})
+        return VLLMGenerator(
+            resolve_model_path(m),
+            dtype=str(m.get("dtype") or "auto"),
+            attention_backend=v.get("attention_backend", "CUSTOM"),
+            tensor_parallel_size=int(v.get("tensor_parallel_size", 1)),
+            gpu_memory_utilization=float(v.get("gpu_memory_utilization", 0.9)),
+            max_model_len=v.get("max_model_len"),
+            seed=int(v.get("seed", 0)),
+            enable_prefix_caching=bool(v.get("enable_prefix_caching", True)),
+            chat_template_kwargs=m.get("chat_template_kwargs"),
+            system_prompt=m.get("system_prompt"),
+            extra_engine_args=v.get("extra_args"),
+        )
+    from prover.llm.hf_backend import HFGenerator
+
+    return HFGenerator(
+        resolve_model_path(m),
+        attn_implementation=m.get("attn_implementation", "lean_attention"),
+        dtype=m.get("dtype", "auto"),
+        device=m.get("device", "auto"),
+        max_batch_size=int(m.get("max_batch_size", 32)),
+        chat_template_kwargs=m.get("chat_template_kwargs"),
+        system_prompt=m.get("system_prompt"),
+        model_name=m.get("name"),
+    )
+
+
+def _openai_extra_body(m: Mapping[str, Any]) -> dict[str, Any] | None:
+    """vLLM-style extras sent in the request body (e.g. ``chat_template_kwargs`` for think mode)."""
+    extra = dict(m.get("extra_body") or {})
+    if m.get("chat_template_kwargs"):
+        extra.setdefault("chat_template_kwargs", dict(m["chat_template_kwargs"]))
+    return extra or None

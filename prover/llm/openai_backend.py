@@ -1,0 +1,250 @@
+"""Backend for any OpenAI-compatible server: vLLM, SGLang, the built-in server, or a hosted API.
+
+Uses the official ``openai`` AsyncClient. Concurrency is bounded by a semaphore (one
+HTTP request per prompt, ``n`` samples each); 429, 5xx, timeouts and refused
+connections are retried with exponential backoff and jitter. The client's own retry
+loop is switched off so the policy here is the only one (and testable). When the
+server stays unreachable the error is one sentence naming the URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from prover.llm.base import Completion, Generator, Prompt, SamplingParams
+from prover.llm.errors import GeneratorError
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause's message, e.g. ``[Errno 111] Connection refused``."""
+    cause: BaseException | None = exc
+    last = str(exc)
+    seen = 0
+    while cause is not None and seen < 8:
+        if str(cause):
+            last = str(cause)
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return last.strip().splitlines()[0] if last.strip() else type(exc).__name__
+
+
+class OpenAIGenerator(Generator):
+    """``Generator`` over ``/v1/completions`` (text prompts) and ``/v1/chat/completions`` (chats).
+
+    ``chat=True`` sends text prompts as a single user message; chat prompts always use the chat
+    endpoint. ``model=None`` asks the server for its first model (``/v1/models``).
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None = None,
+        api_key: str | None = None,
+        *,
+        max_concurrency: int = 32,
+        max_retries: int = 4,
+        chat: bool = False,
+        timeout: float = 600.0,
+        backoff_base: float = 0.5,
+        backoff_max: float = 20.0,
+        system_prompt: str | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> None:
+        if not base_url:
+            raise GeneratorError("model.base_url is empty: set it to the server's /v1 URL, e.g. http://localhost:8000/v1")
+        self.base_url = str(base_url).rstrip("/")
+        self.model = model
+        self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        self.max_concurrency = max(1, int(max_concurrency))
+        self.max_retries = max(0, int(max_retries))
+        self.chat = bool(chat)
+        self.timeout = float(timeout)
+        self.backoff_base = float(backoff_base)
+        self.backoff_max = float(backoff_max)
+        self.system_prompt = system_prompt
+        self.extra_body = dict(extra_body or {})
+        self.attempts = 0  # HTTP attempts made (retries included): for logs and tests
+        # One client and semaphore per event loop: httpx connections belong to the loop that opened them.
+        self._per_loop: weakref.WeakKeyDictionary[Any, tuple[Any, asyncio.Semaphore]] = weakref.WeakKeyDictionary()
+
+    # -- clients ------------------------------------------------------------------------------
+    def _new_client(self):
+        from openai import AsyncOpenAI
+
+        return AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=0, timeout=self.timeout)
+
+    def _session(self) -> tuple[Any, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        if loop not in self._per_loop:
+            self._per_loop[loop] = (self._new_client(), asyncio.Semaphore(self.max_concurrency))
+        return self._per_loop[loop]
+
+    # -- retries ------------------------------------------------------------------------------
+    async def _with_retries(self, call):
+        import openai
+
+        retryable = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
+        for attempt in range(self.max_retries + 1):
+            self.attempts += 1
+            try:
+                return await call()
+            except retryable as e:
+                if attempt >= self.max_retries:
+                    raise self._final_error(e) from None
+                delay = min(self.backoff_max, self.backoff_base * 2**attempt)
+                await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            except openai.APIStatusError as e:
+                raise GeneratorError(
+                    f"the server at {self.base_url} rejected the request (HTTP {e.status_code}): {_status_message(e)}"
+                ) from None
+        raise AssertionError("unreachable")
+
+    def _final_error(self, e: BaseException) -> GeneratorError:
+        import openai
+
+        tries = self.max_retries + 1
+        if isinstance(e, openai.APITimeoutError):
+            return GeneratorError(f"the server at {self.base_url} timed out after {self.timeout:g}s ({tries} attempts)")
+        if isinstance(e, openai.APIConnectionError):
+            return GeneratorError(
+                f"cannot reach the OpenAI-compatible server at {self.base_url} ({_reason(e)}): start it "
+                f"(e.g. `proofforge-serve`) or fix model.base_url"
+            )
+        status = getattr(e, "status_code", "?")
+        return GeneratorError(
+            f"the server at {self.base_url} kept failing (HTTP {status}, {tries} attempts): {_status_message(e)}"
+        )
+
+    # -- requests -----------------------------------------------------------------------------
+    async def _model_name(self, client) -> str:
+        if self.model:
+            return self.model
+        models = await self._with_retries(lambda: client.models.list())
+        if not models.data:
+            raise GeneratorError(f"the server at {self.base_url} serves no model: set model.name")
+        self.model = models.data[0].id
+        return self.model
+
+    def _common(self, model: str, s: SamplingParams) -> dict[str, Any]:
+        kw: dict[str, Any] = {
+            "model": model,
+            "n": s.n,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "max_tokens": s.max_tokens,
+        }
+        if s.stop:
+            kw["stop"] = list(s.stop)
+        if s.seed is not None:
+            kw["seed"] = s.seed
+        if self.extra_body:
+            kw["extra_body"] = self.extra_body
+        return kw
+
+    async def _one(self, client, sem: asyncio.Semaphore, prompt: Prompt, s: SamplingParams) -> list[Completion]:
+        model = await self._model_name(client)
+        kw = self._common(model, s)
+        use_chat = self.chat or not isinstance(prompt, str)
+        async with sem:
+            if use_chat:
+                messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+                if self.system_prompt and not any(m.get("role") == "system" for m in messages):
+                    messages = [{"role": "system", "content": self.system_prompt}, *messages]
+                if s.logprobs:
+                    kw["logprobs"] = True
+                resp = await self._with_retries(lambda: client.chat.completions.create(messages=messages, **kw))
+            else:
+                if s.logprobs:
+                    kw["logprobs"] = 1
+                resp = await self._with_retries(lambda: client.completions.create(prompt=prompt, **kw))
+        return _to_completions(resp, chat=use_chat, n=s.n, want_logprobs=s.logprobs)
+
+    async def agenerate(self, prompts: Sequence[Prompt], sampling: SamplingParams) -> list[list[Completion]]:
+        client, sem = self._session()
+        return list(await asyncio.gather(*(self._one(client, sem, p, sampling) for p in prompts)))
+
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingParams) -> list[list[Completion]]:
+        async def run() -> list[list[Completion]]:
+            async with self._new_client() as client:
+                sem = asyncio.Semaphore(self.max_concurrency)
+                return list(await asyncio.gather(*(self._one(client, sem, p, sampling) for p in prompts)))
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(run())
+        # Called from inside an event loop (a notebook): run on a private loop in a thread.
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["out"] = asyncio.run(run())
+            except BaseException as e:  # re-raised in the caller's thread
+                box["err"] = e
+
+        t = threading.Thread(target=target, daemon=True)
+        t.start()
+        t.join()
+        if "err" in box:
+            raise box["err"]
+        return box["out"]
+
+    def close(self) -> None:
+        self._per_loop.clear()
+
+
+def _status_message(e: Any) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(body.get("message"), str):
+            return body["message"]
+    return str(getattr(e, "message", e))
+
+
+def _to_completions(resp: Any, *, chat: bool, n: int, want_logprobs: bool) -> list[Completion]:
+    """Choices in index order as :class:`Completion`; per-choice token counts from logprobs when sent."""
+    usage = getattr(resp, "usage", None)
+    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+    total_completion = int(getattr(usage, "completion_tokens", 0) or 0)
+    out: list[Completion] = []
+    for c in sorted(resp.choices, key=lambda c: c.index):
+        if chat:
+            text = (c.message.content or "") if c.message is not None else ""
+            lp = getattr(c, "logprobs", None)
+            toks = [t.logprob for t in lp.content] if lp is not None and lp.content else None
+        else:
+            text = c.text or ""
+            lp = getattr(c, "logprobs", None)
+            toks = [float(x) for x in lp.token_logprobs if x is not None] if lp is not None and lp.token_logprobs else None
+        meta: dict[str, Any] = {}
+        if toks is not None:
+            count = len(toks)
+        else:
+            count = total_completion // max(1, len(resp.choices))
+            if len(resp.choices) > 1:
+                meta["completion_tokens_estimated"] = True
+        out.append(
+            Completion(
+                text=text,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=count,
+                finish_reason=c.finish_reason or "stop",
+                logprob=float(sum(toks)) if (want_logprobs and toks is not None) else None,
+                token_logprobs=toks if want_logprobs else None,
+                meta=meta,
+            )
+        )
+    if len(out) != n:
+        raise GeneratorError(f"the server returned {len(out)} choices for n={n}")
+    return out

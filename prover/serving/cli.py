@@ -1,0 +1,96 @@
+"""``proofforge-serve``: serve a model over an OpenAI-compatible HTTP API.
+
+``backend=hf`` (default) runs the built-in FastAPI server over the transformers backend
+(LeanAttention decode, request batching); ``backend=vllm`` launches ``vllm serve`` with
+LeanAttention as vLLM's CUSTOM attention backend. Either way clients use
+``model.backend=openai model.base_url=http://HOST:PORT/v1``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from prover.config import config_dir, to_container
+from prover.llm.errors import GeneratorError
+
+
+def run_dir() -> Path:
+    """Hydra's run folder (``hydra.run.dir``), or the working directory outside a Hydra app."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return Path(HydraConfig.get().runtime.output_dir)
+    except Exception:  # not inside @hydra.main (tests, notebooks)
+        return Path.cwd()
+
+
+def serve(cfg: DictConfig) -> int:
+    """Start the server the config describes; return a process exit code."""
+    out = run_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    model = dict(to_container(cfg.model) or {})
+    backend = str(cfg.get("backend", "hf"))
+    host, port = str(cfg.get("host", "127.0.0.1")), int(cfg.get("port", 8000))
+    name = cfg.get("served_model_name") or model.get("name") or "model"
+    if backend == "vllm":
+        from prover.llm.factory import resolve_model_path
+        from prover.serving.vllm_launch import argv_from_config, launch, vllm_executable
+
+        exe = None if cfg.get("dry_run") else vllm_executable()  # fail before any slow model work
+        argv = argv_from_config(dict(to_container(cfg)), model, resolve_model_path(model))
+        if exe:
+            argv[0] = exe
+        print(" ".join(argv))
+        print(f"Serving {name} with vLLM at http://{host}:{port}/v1")
+        return 0 if cfg.get("dry_run") else launch(argv)
+    if backend != "hf":
+        raise GeneratorError(f"unknown serve backend {backend!r}: use backend=hf (built-in) or backend=vllm")
+
+    import uvicorn
+
+    from prover.llm.factory import build_generator
+    from prover.serving.app import create_app
+
+    generator = build_generator({**model, "backend": "hf"})
+    app = create_app(
+        generator,  # type: ignore[arg-type]
+        served_model_name=str(name),
+        max_batch_size=int(cfg.get("max_batch_size", 16)),
+        batch_wait_ms=float(cfg.get("batch_wait_ms", 10)),
+        log_path=out / "requests.jsonl" if cfg.get("log_requests", True) else None,
+    )
+    print(
+        f"Serving {name} at http://{host}:{port}/v1 (OpenAI-compatible; attention: "
+        f"{generator.attn_implementation or 'default'}; batches of up to {cfg.get('max_batch_size', 16)} "
+        f"sequences; request log: {out / 'requests.jsonl'})",
+        flush=True,
+    )
+    if cfg.get("dry_run"):
+        return 0
+    uvicorn.run(app, host=host, port=port, log_level=str(cfg.get("log_level", "info")))
+    return 0
+
+
+@hydra.main(config_path=str(config_dir()), config_name="serve", version_base="1.3")
+def _app(cfg: DictConfig) -> None:
+    try:
+        code = serve(cfg)
+    except GeneratorError as e:
+        print(f"proofforge-serve: {e}", file=sys.stderr)
+        sys.exit(1)
+    if code:
+        sys.exit(code)
+
+
+def main() -> None:
+    """Console entry point (``proofforge-serve``)."""
+    _app()
+
+
+if __name__ == "__main__":
+    main()
