@@ -61,6 +61,15 @@ class ReplCrashed(ReplException):
         self.returncode = returncode
 
 
+class _Broken(Exception):
+    """Inside an exchange: the stream is unusable (``kill``: the process may still be running)."""
+
+    def __init__(self, why: str, kill: bool = False) -> None:
+        super().__init__(why)
+        self.why = why
+        self.kill = kill
+
+
 # ------------------------------------------------------------------------ responses
 
 
@@ -347,10 +356,11 @@ class Repl:
                 self._dead = True
                 await self.close()
                 raise ReplTimeout(f"Lean REPL did not answer within {timeout:g} s") from None
-            except ReplCrashed:
+            except _Broken as b:
                 self._dead = True
+                err = await self._crash(b)
                 await self.close()
-                raise
+                raise err from None
             except asyncio.CancelledError:
                 # a half-finished exchange leaves the stream out of sync: the process is unusable
                 self._dead = True
@@ -360,16 +370,18 @@ class Repl:
     def _returncode(self) -> int | None:
         return self._proc.returncode if self._proc else None
 
-    async def _crash(self, why: str) -> ReplCrashed:
-        # give the process a moment to exit and stderr to drain, so the report says why
+    async def _crash(self, broken: _Broken) -> ReplCrashed:
+        """Kill if needed, let the process exit and stderr drain, so the report says why it died."""
         proc = self._proc
+        if broken.kill:
+            self._kill_group()
         if proc is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(proc.wait(), 0.5)
+                await asyncio.wait_for(proc.wait(), 1.0)
         if self._stderr_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._stderr_task), 0.5)
-        return ReplCrashed(why, self.stderr, self._returncode())
+        return ReplCrashed(broken.why, self.stderr, self._returncode())
 
     async def _exchange(self, data: bytes) -> dict[str, Any]:
         proc = self._proc
@@ -378,21 +390,19 @@ class Repl:
             proc.stdin.write(data)
             await proc.stdin.drain()
         except (BrokenPipeError, ConnectionResetError, RuntimeError):
-            raise await self._crash("the REPL closed its input (process exited)") from None
+            raise _Broken("the REPL closed its input (process exited)") from None
         chunks: list[bytes] = []
         size = 0
         while True:
             try:
                 line = await proc.stdout.readline()
             except (ValueError, asyncio.LimitOverrunError):
-                raise await self._crash(
-                    f"REPL response exceeded {self.max_response_bytes} bytes"
-                ) from None
+                raise _Broken(f"REPL response exceeded {self.max_response_bytes} bytes", kill=True) from None
             if not line:
-                raise await self._crash("the REPL closed its output (process exited)")
+                raise _Broken("the REPL closed its output (process exited)")
             size += len(line)
             if size > self.max_response_bytes:
-                raise await self._crash(f"REPL response exceeded {self.max_response_bytes} bytes")
+                raise _Broken(f"REPL response exceeded {self.max_response_bytes} bytes", kill=True)
             if not line.strip():
                 if chunks:
                     break
@@ -402,9 +412,9 @@ class Repl:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError:
-            raise await self._crash(f"unparseable REPL response: {text[:200]!r}") from None
+            raise _Broken(f"unparseable REPL response: {text[:200]!r}", kill=True) from None
         if not isinstance(obj, dict):
-            raise await self._crash(f"REPL response is not a JSON object: {text[:200]!r}")
+            raise _Broken(f"REPL response is not a JSON object: {text[:200]!r}", kill=True)
         self.uses += 1
         return obj
 

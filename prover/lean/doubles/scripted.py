@@ -201,9 +201,8 @@ class Scripted:
                 {"severity": "info", "pos": _pos(1, 0), "endPos": None, "data": text}
             )
         if rule.get("bytes"):
-            resp.setdefault("messages", []).append(
-                {"severity": "info", "pos": _pos(1, 0), "endPos": None, "data": "x" * int(rule["bytes"])}
-            )
+            self.write_padded(resp, int(rule["bytes"]))
+            return None
         if rule.get("die"):
             lines = json.dumps(resp, indent=1).splitlines()
             sys.stdout.write("\n".join(lines[: max(1, len(lines) // 2)]) + "\n")
@@ -212,6 +211,19 @@ class Scripted:
             sys.stderr.flush()
             os._exit(1)
         return resp
+
+    def write_padded(self, resp: dict[str, Any], n: int) -> None:
+        """Answer ``resp`` plus an info message of ``n`` bytes, streamed (a 50 MB string is never built)."""
+        mark = "\u0000PAD\u0000"
+        resp.setdefault("messages", []).append({"severity": "info", "pos": _pos(1, 0), "endPos": None, "data": mark})
+        head, tail = json.dumps(resp, indent=1, ensure_ascii=False).split(json.dumps(mark)[1:-1], 1)
+        out = sys.stdout
+        out.write(head)
+        chunk = "x" * (1 << 20)
+        for _ in range(n >> 20):
+            out.write(chunk)
+        out.write("x" * (n & ((1 << 20) - 1)) + tail + "\n\n")
+        out.flush()
 
     def grow(self, mb: int) -> None:
         try:
