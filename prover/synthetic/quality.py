@@ -65,7 +65,7 @@ def load_prompt(path: str | Path | None) -> str:
     p = Path(path) if path else DEFAULT_PROMPT
     if not p.is_file():
         raise FileNotFoundError(f"quality prompt file not found: {p}")
-    text = p.read_text(encoding="utf-8")
+    text = p.read_text(encoding="utf-8").rstrip()  # the model continues right after "Grade:"
     for slot in ("{informal}", "{statement}"):
         if slot not in text:
             raise ValueError(f"quality prompt {p} lacks the {slot} slot")
