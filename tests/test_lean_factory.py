@@ -1,0 +1,114 @@
+"""build_verifier from the lean config group, and RayPool's dispatch (with stand-in actors)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prover.config import compose
+from prover.lean.factory import build_verifier
+from prover.lean.pool import LeanPool
+from prover.lean.project import LeanMissingError
+from prover.lean.ray_pool import NO_RAY, ClusterMissingError, RayPool, balance
+from prover.records import Candidate, Verdict
+
+
+def test_scripted_backend_from_the_config_group(tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.json"
+    rules_file.write_text(json.dumps([{"match": "from_file", "response": {}}]))
+    cfg = compose("check", ["lean=scripted", "+lean.rules=[{match: inline, response: {}}]",
+                            f"lean.rules_file={rules_file}", "lean.max_uses=3"])
+    v = build_verifier(cfg.lean)
+    assert isinstance(v, LeanPool) and v.max_uses == 3 and v.max_workers == 1
+    out = v.verify_sync([Candidate("p", "theorem a : True := inline"), Candidate("p", "theorem b : True := from_file"),
+                         Candidate("p", "theorem c : True := other")])
+    assert [x.status for x in out] == ["proved", "proved", "failed"]
+
+
+def test_local_config_defaults() -> None:
+    cfg = compose("check").lean
+    assert cfg.backend == "local" and cfg.memory_limit_gb == 12 and cfg.header_timeout > cfg.timeout
+    assert set(cfg.allowed_axioms) == {"propext", "Classical.choice", "Quot.sound"}
+
+
+def test_local_backend_without_lean_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("ELAN_HOME", str(tmp_path / "no-elan"))
+    with pytest.raises(LeanMissingError, match="install"):
+        build_verifier({"backend": "local"})
+
+
+def test_bad_backend_and_bad_rules_name_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="lean.backend"):
+        build_verifier({"backend": "nope"})
+    bad = tmp_path / "rules.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="lean.rules_file"):
+        build_verifier({"backend": "scripted", "rules_file": str(bad)})
+
+
+async def test_replay_backend_loads_a_recorded_header() -> None:
+    v = build_verifier({"backend": "replay", "transcript": "import_lean"})
+    assert isinstance(v, LeanPool)
+    try:
+        async with v.session("import Lean\n") as s:  # the header request is the transcript's first request
+            assert s.env == 0
+    finally:
+        await v.aclose()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="ray is installed")
+def test_ray_backend_without_ray_says_what_to_install() -> None:
+    with pytest.raises(ClusterMissingError) as info:
+        build_verifier(compose("check", ["lean=ray"]).lean)
+    assert str(info.value) == NO_RAY
+
+
+def test_balance_keeps_groups_contiguous_and_even() -> None:
+    assert balance(7, 3) == [[0, 1, 2], [3, 4], [5, 6]]
+    assert balance(2, 4) == [[0], [1], [], []]
+    assert sum(len(g) for g in balance(100, 7)) == 100
+
+
+class FakeActor:
+    """Stands in for a Ray actor handle: ``verify.remote(batch)`` returns an awaitable."""
+
+    def __init__(self, name: str, fail: bool = False) -> None:
+        self.name, self.fail, self.batches = name, fail, []
+        outer = self
+
+        class _Method:
+            def remote(self, batch: list[dict[str, Any]]):
+                outer.batches.append(batch)
+                return outer._run(batch)
+
+        self.verify = _Method()
+
+    async def _run(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        await asyncio.sleep(0)
+        if self.fail:
+            raise RuntimeError(f"actor {self.name} died")
+        return [Verdict("proved" if "good" in d["code"] else "failed", candidate=d["id"], problem=d["problem"],
+                        reason=self.name).to_dict() for d in batch]
+
+
+async def test_ray_pool_dispatch_keeps_order_and_retries_a_dead_actor() -> None:
+    actors = [FakeActor("a0"), FakeActor("a1", fail=True), FakeActor("a2")]
+    pool = RayPool(handles=actors)
+    cands = [Candidate(f"p{i}", f"theorem t : True := {'good' if i % 3 else 'bad'}") for i in range(8)]
+    out = await pool.verify(cands)
+    assert [v.candidate for v in out] == [c.id for c in cands]
+    assert [v.proved for v in out] == [i % 3 != 0 for i in range(8)]
+    assert len(actors[0].batches) == 1 and len(actors[2].batches) == 2  # a1's batch went to a2
+    assert {v.reason for v in out[3:6]} == {"a2"}
+
+
+async def test_ray_pool_with_only_dead_actors_gives_crashed_verdicts() -> None:
+    pool = RayPool(handles=[FakeActor("x", fail=True)])
+    out = await pool.verify([Candidate("p", "good")])
+    assert out[0].status == "crashed" and "actor x died" in out[0].reason
