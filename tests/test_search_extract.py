@@ -1,0 +1,87 @@
+"""Proof extraction on real model-output shapes, and the candidates built from it."""
+
+from __future__ import annotations
+
+from prover.records import Problem
+from prover.search.extract import NO_PROOF, extract, make_candidate
+
+P = Problem(
+    name="t1",
+    header="import Mathlib\nopen Real\n\n",
+    formal_statement="theorem t1 (a : ℕ) (h : a = 1) : a + 1 = 2 := by",
+)
+BASE = "import Mathlib\nopen Real\n\ntheorem t1 (a : ℕ) (h : a = 1) : a + 1 = 2 := by\n"
+
+
+def test_continuation_up_to_fence_and_truncated_continuation():
+    e = extract("  subst h\n  rfl\n", P, continuation=True)
+    assert e.source == "continuation" and e.code == BASE + "  subst h\n  rfl\n"
+    cut = extract("  subst h\n  nlinarith [sq_nonneg (a - 1),\n    sq_nonn", P, continuation=True)
+    assert cut.proof == "  subst h\n  nlinarith [sq_nonneg (a - 1),\n    sq_nonn"  # Lean will judge it
+
+
+def test_continuation_drops_trailing_top_level_junk_and_unindented_lines_get_indented():
+    e = extract("  omega\n\ntheorem junk : True := trivial\n", P, continuation=True)
+    assert e.proof == "  omega"
+    e2 = extract("subst h\nrfl", P, continuation=True)
+    assert e2.proof == "  subst h\n  rfl"
+
+
+def test_empty_or_comment_only_output_is_no_proof():
+    for out in ["", "   \n", "  -- I cannot prove this\n", "  /- thinking -/\n"]:
+        e = extract(out, P, continuation=True)
+        assert not e.ok and e.reason == NO_PROOF and e.code == BASE
+
+
+def test_prose_without_any_block_is_no_proof():
+    e = extract("The answer follows from arithmetic, so we are done.", P)
+    assert not e.ok and e.reason == NO_PROOF
+
+
+def test_last_complete_block_wins_among_several():
+    out = "First try:\n```lean\nsimp [h]\n```\nBetter:\n```lean4\n  subst h\n  rfl\n```\nDone."
+    e = extract(out, P)
+    assert e.source == "block" and e.proof == "  subst h\n  rfl"
+
+
+def test_block_restating_header_and_statement_is_taken_whole_with_the_problems_statement():
+    out = (
+        "<think>easy</think>\n```lean4\nimport Mathlib\nimport Aesop\nopen Real\n\n"
+        "lemma helper : (1 : ℕ) + 1 = 2 := rfl\n\n/-- restated docstring -/\n"
+        "theorem t1 (a : ℕ)   (h : a = 1) :\n    a + 1 = 2 := by\n  subst h\n  exact helper\n```"
+    )
+    e = extract(out, P)
+    assert e.ok and e.preamble == "lemma helper : (1 : ℕ) + 1 = 2 := rfl"
+    # the model's (differently spaced) statement is replaced by the problem's exact one
+    assert e.code == (
+        "import Mathlib\nopen Real\n\nlemma helper : (1 : ℕ) + 1 = 2 := rfl\n\n"
+        "theorem t1 (a : ℕ) (h : a = 1) : a + 1 = 2 := by\n  subst h\n  exact helper\n"
+    )
+    assert "Aesop" not in e.code and "restated docstring" not in e.code
+
+
+def test_restated_theorem_with_another_name_is_a_failed_candidate():
+    e = extract("```lean4\ntheorem easier : True := by trivial\n```", P)
+    assert not e.ok and "'easier'" in e.reason and "'t1'" in e.reason
+
+
+def test_proof_on_the_by_line_and_term_mode():
+    e = extract("```lean4\ntheorem t1 (a : ℕ) (h : a = 1) : a + 1 = 2 := by simp [h]\n```", P)
+    assert e.proof == "  simp [h]"
+    t = extract("```lean4\ntheorem t1 (a : ℕ) (h : a = 1) : a + 1 = 2 := by\n```\n", P)
+    assert not t.ok
+    term = extract("```lean4\ntheorem t1 (a : ℕ) (h : a = 1) : a + 1 = 2 :=\n  by_contra fun x => x (by omega)\n```", P)
+    assert term.proof == "  exact by_contra fun x => x (by omega)"
+
+
+def test_truncated_block_without_closing_fence():
+    out = "Plan: substitute.\n```lean4\ntheorem t1 (a : ℕ) (h : a = 1) : a + 1 = 2 := by\n  subst h\n  rf"
+    e = extract(out, P)
+    assert e.source == "truncated-block" and e.proof == "  subst h\n  rf"
+
+
+def test_candidate_carries_statement_for_the_integrity_check():
+    e = extract("  subst h\n  rfl", P, continuation=True)
+    c = make_candidate(P, e, {"strategy": "x", "sample": 0}, prompt_tokens=3, completion_tokens=4)
+    assert c.statement == P.formal_statement and c.code == e.code and c.problem == "t1"
+    assert c.id == make_candidate(P, e, {}).id  # same problem + code -> same id
