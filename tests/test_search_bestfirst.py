@@ -110,3 +110,26 @@ def test_clean_tactic_per_style():
     assert clean_tactic("  nlinarith [sq_nonneg a]", "tiny") == "nlinarith [sq_nonneg a]"
     assert clean_tactic("```", "tiny") == ""
     assert clean_tactic("Use this:\n```lean4\n  simp at h\n```", "goedel") == "simp at h"
+
+
+async def test_search_resumes_in_a_new_session_after_a_rejected_completion():
+    def model2(text: str, i: int, call: int) -> str:
+        if text.endswith(":= by\n"):
+            return ["  simp\n", "  rw [h]\n"][i % 2]
+        return "  omega\n" if text.endswith("  simp\n") else "  rfl\n"
+
+    rules = [
+        ROOT,
+        {"match": r"^simp$", "response": {"goals": [GOAL1]}},
+        {"match": r"^rw \[h\]$", "response": {"goals": ["a b : ℕ\nh : a = b\n⊢ b + 0 = b"]}},
+        {"match": r"^(omega|rfl)$", "response": {"goals": [], "proofStatus": "Completed"}},
+        {"match": r"rw \[h\]\n  rfl\n?$", "response": {}},  # only this full text passes command mode
+    ]
+    async with scripted_verifier(rules, workers=1) as v:
+        out = await BestFirstSearch(ScriptedGenerator(model2), v, SamplingParams(n=2)).aprove(P, Budget(expansions=5))
+    tree = tree_by_tactic(out)
+    assert tree["omega"]["status"] == "rejected"
+    assert out.proved and tree["rfl"]["status"] == "proved" and tree["rfl"]["parent"] == tree["rw [h]"]["id"]
+    assert out.meta["sessions"] == 2
+    assert out.meta["tactic_calls"] == 5  # simp, rw, omega; then rw replayed in session 2, rfl
+    assert [vd.status for vd in out.verdicts] == ["failed", "proved"]

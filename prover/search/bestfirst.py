@@ -9,7 +9,10 @@ sorry or an unassigned metavariable ends its branch. A child counts as closed on
 when the REPL says ``proofStatus == "Completed"`` with no error, and even then the
 tactic sequence is re-checked as a whole text in command mode through
 ``verifier.verify`` (tactic mode has accepted wrong proofs, repl #44), which alone
-decides ``proved``.
+decides ``proved``. The re-check runs after the tactic session is handed back (it
+needs a worker too, and holding one while waiting for another can deadlock a busy
+pool); if it fails, the search resumes in a fresh session, replaying tactic paths
+to rebuild the proof states it needs.
 
 The search needs a verifier with a tactic-mode ``session(header)`` (the local
 :class:`prover.lean.pool.LeanPool`); the tree (nodes with parent, tactic, goals,
@@ -59,11 +62,32 @@ class Node:
     status: str = "open"  # open | expanded | completed | proved | rejected | error | dead | duplicate | timeout
     message: str = ""
     children: list[int] = field(default_factory=list)
+    generation: int = 0  # the session its proof_state belongs to
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("children")
+        d.pop("generation")
         return d
+
+
+@dataclass
+class _Search:
+    """The search's state, kept across sessions."""
+
+    problem: Problem
+    outcome: Outcome
+    cache: VerdictCache
+    nodes: list[Node] = field(default_factory=list)
+    heap: list[tuple[float, int, Node]] = field(default_factory=list)
+    seen: set[tuple[str, ...]] = field(default_factory=set)
+    meta: dict[str, Any] = field(default_factory=dict)
+    split: Any = None
+    generation: int = 0
+    counter: Any = field(default_factory=itertools.count)
+
+    def push(self, node: Node) -> None:
+        heapq.heappush(self.heap, (-node.score, next(self.counter), node))
 
 
 def clean_tactic(text: str, style: str) -> str:
@@ -109,47 +133,76 @@ class BestFirstSearch(Strategy):
         if budget.expansions < 1:
             raise ValueError(f"{self.name}: budget.expansions must be >= 1, got {budget.expansions}")
         t0 = time.perf_counter()
-        outcome = Outcome(problem=problem)
-        nodes: list[Node] = []
-        meta: dict[str, Any] = {
+        st = _Search(problem=problem, outcome=Outcome(problem=problem), cache=VerdictCache())
+        st.outcome.meta = st.meta = {
             "strategy": self.name,
             "model": getattr(self.generator, "name", ""),
             "prompt_style": self.prompt_style,
             "expansions": 0,
             "tactic_calls": 0,
+            "sessions": 0,
             "stopped": "",
         }
-        outcome.meta = meta
-        cache = VerdictCache()
+        st.split = split_header(self._code(problem, ["sorry"]))
+        # A tactic-mode success is re-checked through verifier.verify, which needs a worker of
+        # its own; holding the session meanwhile could deadlock a busy pool. So the session is
+        # left first, and if the re-check fails (rare, repl #44) the search resumes in a new
+        # session, replaying tactic paths to rebuild the proof states it needs.
+        while True:
+            pending = await self._run_session(st, budget)
+            if not pending:
+                break
+            for tactics, node in pending:
+                await self._recheck(problem, tactics, node, st.outcome, st.cache)
+                if st.outcome.proved:
+                    break
+            if st.outcome.proved or not st.heap or st.meta["expansions"] >= budget.expansions:
+                if not st.outcome.proved:
+                    st.meta["stopped"] = "budget" if st.heap else "no open nodes"
+                break
+        meta = st.meta
+        meta["tree"] = [n.to_dict() for n in st.nodes]
+        meta["proved"] = st.outcome.proved
+        meta["verify_seconds"] = st.cache.seconds
+        meta["seconds"] = time.perf_counter() - t0
+        if st.outcome.proved:
+            meta["stopped"] = "proved"
+            meta["proof"] = next(n.id for n in st.nodes if n.status == "proved")
+        return st.outcome
+
+    async def _run_session(self, st: _Search, budget: Budget) -> list[tuple[list[str], Node]]:
+        """Search in one session until an expansion yields Completed nodes (returned, with their
+        tactic paths, for re-checking) or the search ends (an empty list)."""
+        st.generation += 1
+        st.meta["sessions"] += 1
         params = dataclasses.replace(
             self.sampling,
-            stop=list(self.sampling.stop) + [s for s in tactic_stop_strings(self.prompt_style) if s not in self.sampling.stop],
+            stop=list(self.sampling.stop)
+            + [x for x in tactic_stop_strings(self.prompt_style) if x not in self.sampling.stop],
         )
-        split = split_header(self._code(problem, ["sorry"]))
-        # The re-check borrows a second worker while the session holds one; a one-worker
-        # pool would deadlock, so there the search stops at the first Completed node and
-        # re-checks it after the session ends.
-        inline = int(getattr(self.pool, "max_workers", 2)) >= 2
-        deferred: tuple[list[str], Node] | None = None
         try:
-            async with self.pool.session(split.header) as s:
-                root_resp = await s.command(split.body)
-                root_err = _root_problem(root_resp)
-                if root_err:
-                    meta["stopped"] = f"statement does not elaborate: {root_err}"
-                    return outcome
-                sorry = root_resp.sorries[0]
-                root = Node(0, None, None, int(sorry["proofState"]), [str(sorry.get("goal", ""))], 0.0, 0)
-                nodes.append(root)
-                counter = itertools.count()
-                heap: list[tuple[float, int, Node]] = [(-root.score, next(counter), root)]
-                seen = {tuple(root.goals)}
-                while heap and meta["expansions"] < budget.expansions and not outcome.proved and not deferred:
-                    _, _, node = heapq.heappop(heap)
+            async with self.pool.session(st.split.header) as s:
+                if not st.nodes:
+                    resp = await s.command(st.split.body)
+                    err = _root_problem(resp)
+                    if err:
+                        st.meta["stopped"] = f"statement does not elaborate: {err}"
+                        return []
+                    sorry = resp.sorries[0]
+                    root = Node(0, None, None, int(sorry["proofState"]), [str(sorry.get("goal", ""))], 0.0, 0)
+                    root.generation = st.generation
+                    st.nodes.append(root)
+                    st.push(root)
+                    st.seen.add(tuple(root.goals))
+                while st.heap and st.meta["expansions"] < budget.expansions:
+                    _, _, node = heapq.heappop(st.heap)
+                    if not await self._ensure_state(s, st, node):
+                        node.status, node.message = "dead", "could not rebuild its proof state"
+                        continue
                     node.status = "expanded"
-                    meta["expansions"] += 1
-                    path = _path(nodes, node)
-                    prompt = tactic_prompt(problem, path, node.goals, self.prompt_style)
+                    st.meta["expansions"] += 1
+                    path = _path(st.nodes, node)
+                    prompt = tactic_prompt(st.problem, path, node.goals, self.prompt_style)
                     [comps] = await self.generator.agenerate([prompt], params)
                     best: dict[str, float] = {}
                     for c in comps:
@@ -157,58 +210,71 @@ class BestFirstSearch(Strategy):
                         if tac:
                             lp = c.logprob if c.logprob is not None else 0.0
                             best[tac] = max(best.get(tac, float("-inf")), lp)
+                    completed = []
                     for tac, lp in sorted(best.items(), key=lambda kv: -kv[1]):
-                        child = Node(len(nodes), node.id, tac, None, [], node.score + lp, node.depth + 1)
-                        nodes.append(child)
+                        child = Node(len(st.nodes), node.id, tac, None, [], node.score + lp, node.depth + 1)
+                        st.nodes.append(child)
                         node.children.append(child.id)
-                        meta["tactic_calls"] += 1
-                        try:
-                            r = await s.tactic(tac, node.proof_state)
-                        except ReplException as e:
-                            child.status, child.message = "timeout", str(e)[:500]
-                            meta["stopped"] = f"REPL failed during search: {type(e).__name__}"
-                            raise _SessionLost() from None
-                        if isinstance(r, ReplError):
-                            child.status, child.message = "error", r.message.strip()[:500]
-                            continue
-                        child.proof_state, child.goals = r.proof_state, list(r.goals)
-                        if r.errors:
-                            child.status, child.message = "error", r.errors[0].data.strip()[:500]
-                        elif r.completed or (r.proof_status is None and not r.goals and not r.sorries):
-                            if not inline:
-                                child.status = "completed"
-                                deferred = (path + [tac], child)
-                                break
-                            await self._recheck(problem, path + [tac], child, outcome, cache)
-                            if child.status == "proved":
-                                break
-                        elif _open(r.proof_status, r.goals):
-                            key = tuple(r.goals)
-                            if key in seen:
-                                child.status = "duplicate"
-                            elif child.depth >= self.max_depth:
-                                child.status, child.message = "dead", "depth limit"
-                            else:
-                                seen.add(key)
-                                heapq.heappush(heap, (-child.score, next(counter), child))
-                        else:
-                            child.status, child.message = "dead", r.proof_status or "no goals but not completed"
-                if not outcome.proved and not meta["stopped"] and not deferred:
-                    meta["stopped"] = "budget" if heap else "no open nodes"
-        except _SessionLost:
-            pass
-        if deferred is not None:
-            await self._recheck(problem, deferred[0], deferred[1], outcome, cache)
-            if not outcome.proved:
-                meta["stopped"] = "a Completed node failed the command-mode re-check (one-worker pool)"
-        meta["tree"] = [n.to_dict() for n in nodes]
-        meta["proved"] = outcome.proved
-        meta["verify_seconds"] = cache.seconds
-        meta["seconds"] = time.perf_counter() - t0
-        if outcome.proved:
-            meta["stopped"] = "proved"
-            meta["proof"] = next(n.id for n in nodes if n.status == "proved")
-        return outcome
+                        if await self._apply(s, st, node, child):
+                            completed.append((path + [tac], child))
+                    if completed:
+                        return completed
+                st.meta["stopped"] = "budget" if st.heap else "no open nodes"
+                return []
+        except ReplException as e:
+            st.meta["stopped"] = f"REPL failed during search: {type(e).__name__}: {str(e)[:200]}"
+            return []
+
+    async def _apply(self, s: Any, st: _Search, node: Node, child: Node) -> bool:
+        """Run ``child.tactic`` on ``node``'s state and classify the child; True when it is Completed."""
+        st.meta["tactic_calls"] += 1
+        try:
+            r = await s.tactic(child.tactic, node.proof_state)
+        except ReplException as e:
+            child.status, child.message = "timeout", str(e)[:500]
+            raise
+        if isinstance(r, ReplError):
+            child.status, child.message = "error", r.message.strip()[:500]
+            return False
+        child.proof_state, child.goals, child.generation = r.proof_state, list(r.goals), st.generation
+        if r.errors:
+            child.status, child.message = "error", r.errors[0].data.strip()[:500]
+        elif r.completed or (r.proof_status is None and not r.goals and not r.sorries):
+            child.status = "completed"
+            return True
+        elif _open(r.proof_status, r.goals):
+            key = tuple(r.goals)
+            if key in st.seen:
+                child.status = "duplicate"
+            elif child.depth >= self.max_depth:
+                child.status, child.message = "dead", "depth limit"
+            else:
+                st.seen.add(key)
+                st.push(child)
+        else:
+            child.status, child.message = "dead", r.proof_status or "no goals but not completed"
+        return False
+
+    async def _ensure_state(self, s: Any, st: _Search, node: Node) -> bool:
+        """Make ``node.proof_state`` valid in this session, replaying its path from the root if needed."""
+        if node.generation == st.generation:
+            return True
+        if node.parent is None:
+            resp = await s.command(st.split.body)
+            if _root_problem(resp):
+                return False
+            node.proof_state = int(resp.sorries[0]["proofState"])
+        else:
+            parent = st.nodes[node.parent]
+            if not await self._ensure_state(s, st, parent):
+                return False
+            st.meta["tactic_calls"] += 1
+            r = await s.tactic(node.tactic, parent.proof_state)
+            if isinstance(r, ReplError) or r.errors:
+                return False
+            node.proof_state = r.proof_state
+        node.generation = st.generation
+        return True
 
     async def _recheck(
         self, problem: Problem, tactics: list[str], child: Node, outcome: Outcome, cache: VerdictCache
@@ -229,10 +295,6 @@ class BestFirstSearch(Strategy):
         outcome.verdicts.append(verdict)
         child.status = "proved" if verdict.status == "proved" else "rejected"
         child.message = verdict.reason
-
-
-class _SessionLost(Exception):
-    """The REPL timed out or crashed mid-search: the session cannot continue."""
 
 
 def _path(nodes: list[Node], node: Node) -> list[str]:
