@@ -284,10 +284,11 @@ class Repl:
         proc = self._proc
         if proc is None:
             return
+        # The group id equals the pid (start_new_session); killing the group also reaches children
+        # that outlived the leader (lake's REPL child). Not proc.kill() as well: Popen's kill polls
+        # first and would reap the child behind asyncio's child watcher.
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the group id equals the pid (start_new_session)
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
 
     async def close(self) -> None:
         """Kill the process group and reap it: no zombie or orphan is left. Safe to call twice."""
