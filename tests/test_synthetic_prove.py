@@ -123,6 +123,7 @@ def test_contradictory_hypotheses_are_caught_and_consistent_ones_kept():
         {"id": "c", "name": "c", "header": HEADER,
          "statement": "theorem c (x : ℝ) (h₀ : x > 2) (h₁ : x < 3) : x ^ 2 > 4 := by\n"},
         {"id": "bad", "name": "bad", "header": HEADER, "statement": "def bad : ℕ := 1"},
+        {"id": "n", "name": "n", "header": HEADER, "statement": "theorem n : (2 : ℕ) + 2 = 4 := by\n"},
     ]
 
     async def go():
@@ -135,6 +136,9 @@ def test_contradictory_hypotheses_are_caught_and_consistent_ones_kept():
     assert recs["v"]["consistent"] is False and recs["v"]["proof_of_false"] == "  linarith\n"
     assert recs["c"]["consistent"] is True and recs["c"]["proof_of_false"] is None
     assert recs["bad"]["consistent"] is False and "not a theorem" in recs["bad"]["error"]
+    # no hypotheses, nothing to contradict: no search is spent on it
+    assert recs["n"]["consistent"] is True and recs["n"]["skipped"] and recs["n"]["attempts"] == []
+    assert not any("n_consistency" in t for texts, _ in gen.calls for t in texts)
 
 
 def test_proof_text_is_what_follows_the_statement():

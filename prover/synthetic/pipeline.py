@@ -129,6 +129,9 @@ async def arun_synth(
         if generator is not None or model_path is None:
             prover_gen = base_gen
         else:
+            # One fine-tuned prover in memory at a time: the previous round's is released first.
+            while len(built) > 1:  # built[0] is the base generator
+                close_quietly(built.pop())
             prover_gen = LazyGenerator(lambda: _build_generator(cfg, model_path), f"round{round_}")
             built.append(prover_gen)
         if strategy is not None:

@@ -20,7 +20,12 @@ from typing import Any
 
 from prover.records import Candidate, Outcome, Problem
 from prover.search.base import Budget, Strategy
-from prover.synthetic.statements import StatementError, consistency_statement, negation_statement
+from prover.synthetic.statements import (
+    StatementError,
+    consistency_statement,
+    negation_statement,
+    parse_theorem,
+)
 
 
 def proof_text(candidate: Candidate, statement: str) -> str:
@@ -147,8 +152,12 @@ class ConsistencyProbe:
     async def acheck(self, item: dict[str, Any]) -> dict[str, Any]:
         try:
             stmt, name = consistency_statement(item["statement"], fallback_name=item["name"])
+            has_binders = bool(parse_theorem(item["statement"]).binders)
         except StatementError as e:
             return {"id": item["id"], "consistent": False, "error": str(e), "statement": None}
+        if not has_binders:  # nothing to be contradictory: no search spent
+            return {"id": item["id"], "consistent": True, "statement": stmt, "proof_of_false": None,
+                    "attempts": [], "skipped": "no hypotheses"}
         problem = Problem(name=name, formal_statement=stmt, header=item["header"], source="synth-consistency")
         attempts, chunk = split_budget(self.samples, self.chunk)
         budget = dataclasses.replace(self.base_budget or Budget(), samples=chunk)
