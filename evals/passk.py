@@ -142,15 +142,16 @@ def summarize(counts: Iterable[SampleCounts], budget: str = "") -> dict[str, Gro
 def budget_description(strategy: str, budget: dict[str, Any], sampling: dict[str, Any] | None = None) -> str:
     """One line saying what each number was measured under, e.g. ``malot: 4 samples + 2 rounds x 2 corrections``."""
     samples = int(budget.get("samples", 1) or 1)
-    parts = [f"{strategy}: {samples} sample{'s' if samples != 1 else ''}/problem"]
+    clauses = [f"{samples} sample{'s' if samples != 1 else ''}/problem"]
     rounds = int(budget.get("rounds", 0) or 0)
     if rounds:
-        parts.append(f"+ {rounds} round{'s' if rounds != 1 else ''} x {int(budget.get('corrections', 1))} corrections")
+        clauses.append(f"then {rounds} round{'s' if rounds != 1 else ''} x "
+                       f"{int(budget.get('corrections', 1))} corrections")
     expansions = int(budget.get("expansions", 0) or 0)
     if expansions and "bestfirst" in strategy:
-        parts.append(f"{expansions} expansions")
+        clauses = [f"1 search/problem of {expansions} expansions"]
     if sampling:
         t, top_p = sampling.get("temperature"), sampling.get("top_p")
         if t is not None:
-            parts.append(f"T={t}" + (f", top_p={top_p}" if top_p is not None else ""))
-    return " ".join(parts[:1]) + ("" if len(parts) == 1 else " " + ", ".join(parts[1:]))
+            clauses.append(f"T={t}" + (f", top_p={top_p}" if top_p is not None else ""))
+    return f"{strategy}: " + ", ".join(clauses)

@@ -101,6 +101,12 @@ def plot_curves(runs: list[RunData], path: Path, group: str = "all") -> Path:
         ax.scatter([ks[-1]], [100 * g.solved_rate], marker="*", s=120,
                    label=f"{run.label}: solved (whole budget)")
     ax.set_xscale("log", base=2)
+    all_ks = sorted({k for r in runs if r.group(group) for k in r.group(group).pass_at_k})
+    if all_ks:
+        ticks = _ks_shown(all_ks)
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([str(k) for k in ticks])
+        ax.minorticks_off()
     ax.set_xlabel("k (samples)")
     ax.set_ylabel("problems proved (%)")
     ax.set_ylim(0, 100)

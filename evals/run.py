@@ -180,7 +180,7 @@ async def _prove_all(
                                         "traceback": traceback.format_exc(limit=5)}) + "\n")
                 tqdm.write(f"[eval] {problem.name}: {type(e).__name__}: {e} (not recorded; rerun to retry)")
                 return
-            outcome.meta = {**outcome.meta, "eval": meta, "seconds": round(time.perf_counter() - t0, 4)}
+            outcome.meta = {**outcome.meta, "eval": meta, "eval_seconds": round(time.perf_counter() - t0, 4)}
             outcome.meta.setdefault("strategy", meta["strategy"])
             if writer.write(outcome):
                 state["written"] += 1

@@ -1,0 +1,200 @@
+"""The eval job: scripted end-to-end runs, resume after a SIGKILL mid-run, Hydra sweeps, clear failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from evals import run as eval_run
+from evals.run import EvalConfigError, load_outcomes, run_eval
+from prover.config import REPO_ROOT, compose
+from prover.lean.testing import scripted_verifier
+from prover.llm.testing import ScriptedGenerator
+
+RULES = [{"match": "omega", "response": {}}]  # an `omega` proof passes; anything else: "unsolved goals"
+
+MODEL_YAML = """\
+name: scripted
+backend: scripted
+prompt_style: tiny
+script:
+  - ["Fix the following", "  omega\\n```"]
+  - ["theorem demo_(and|or|imp|not)", "  simp\\n```"]
+  - ["Complete the following", ["  omega\\n```", "  simp\\n```"]]
+"""
+LEAN_YAML = """\
+backend: scripted
+rules:
+  - {match: "omega", response: {}, delay: 0.1}
+workers: 1
+timeout: 10
+header_timeout: 10
+memory_limit_gb: 0
+"""
+
+
+def script(text: str, sample: int, call: int) -> str:
+    if text.startswith("Fix the following"):
+        return "  omega\n```"
+    if "theorem demo_and" in text or "theorem demo_or" in text or "theorem demo_imp" in text \
+            or "theorem demo_not" in text:
+        return "  simp\n```"
+    return "  omega\n```" if sample % 2 == 0 else "  simp\n```"
+
+
+def _cfg(out: Path, *extra: str):
+    return compose("eval", ["prover=wholeproof", f"out_dir={out}", "prover.budget.samples=4", *extra])
+
+
+def test_scripted_run_end_to_end_and_resume(tmp_path):
+    out = tmp_path / "run"
+    gen = ScriptedGenerator(script)
+    path = run_eval(_cfg(out), generator=gen, verifier=scripted_verifier(RULES, workers=2), progress=False)
+    assert path == out.resolve()
+    for f in ("config.yaml", "outcomes.jsonl", "summary.json", "report.md", "report.html", "pass_at_k.png"):
+        assert (out / f).exists(), f
+    outcomes = load_outcomes(out)
+    assert len(outcomes) == 18 and len({o.problem.name for o in outcomes}) == 18
+    meta = outcomes[0].meta["eval"]
+    assert meta["dataset"]["name"] == "demo" and meta["dataset"]["version"] == "core-v4.24"
+    assert meta["dataset"]["file"].endswith("demo.jsonl") and meta["dataset"]["split"] == "all"
+    assert "lean" in meta["lean"]["pins"] and meta["strategy"] == "wholeproof"
+    assert meta["budget"]["samples"] == 4 and "4 samples/problem" in meta["budget_text"]
+    summary = json.loads((out / "summary.json").read_text())
+    g = summary["groups"]
+    # 14 non-logic problems: 2 of 4 samples pass (n=4, c=2); 4 logic problems: none.
+    assert g["all"]["pass_at_k"]["1"] == pytest.approx(14 / 18 * 0.5)
+    assert g["all"]["pass_at_k"]["2"] == pytest.approx(14 / 18 * (1 - 1 / 6))
+    assert g["source=logic"]["solved"] == 0 and g["source=arith"]["pass_at_k"]["4"] == 1.0
+    assert OmegaConf.load(out / "config.yaml").prover.budget.samples == 4
+
+    # rerun on the same folder: nothing is generated or written again
+    gen2 = ScriptedGenerator(script)
+    run_eval(_cfg(out), generator=gen2, verifier=scripted_verifier(RULES), progress=False)
+    assert gen2.calls == [] and len(load_outcomes(out)) == 18
+
+    # a different config in the same folder is refused, naming what changed
+    with pytest.raises(EvalConfigError, match="prover"):
+        run_eval(_cfg(out, "prover.budget.samples=2"), generator=gen2, verifier=scripted_verifier(RULES),
+                 progress=False)
+
+
+def _cli(tmp_path: Path, *args: str, flags: tuple[str, ...] = ()) -> list[str]:
+    extra = tmp_path / "extra_configs"
+    (extra / "model").mkdir(parents=True, exist_ok=True)
+    (extra / "lean").mkdir(parents=True, exist_ok=True)
+    (extra / "model" / "scripted_test.yaml").write_text(MODEL_YAML)
+    (extra / "lean" / "scripted_test.yaml").write_text(LEAN_YAML)
+    return [sys.executable, "-m", "evals.run", *flags, "--config-dir", str(extra), "model=scripted_test",
+            "lean=scripted_test", "prover=wholeproof", "prover.budget.samples=4", "report=false", *args]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _key(o) -> tuple:
+    return (o.problem.name, tuple(v.status for v in o.verdicts), o.proved)
+
+
+def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
+    run_dir = tmp_path / "killed"
+    jsonl = run_dir / "outcomes.jsonl"
+    argv = _cli(tmp_path, f"hydra.run.dir={run_dir}")
+    proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=_env(), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if jsonl.exists() and len(jsonl.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, f"the run ended before it could be killed:\n{proc.stdout.read()}"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    partial = len(jsonl.read_text().splitlines())
+    assert 3 <= partial < 18
+    (run_dir / "outcomes.jsonl").open("a").write('{"problem": {"name": "torn')  # a torn last write
+
+    done = subprocess.run(argv, cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (run_dir / ".hydra" / "config.yaml").exists() and (run_dir / "config.yaml").exists()
+    resumed = load_outcomes(run_dir)
+    names = Counter(o.problem.name for o in resumed)
+    assert len(names) == 18 and max(names.values()) == 1  # nothing lost, nothing duplicated
+
+    # the same job uninterrupted (in-process, same generator script and rules without the delay)
+    fresh = tmp_path / "fresh"
+    run_eval(_cfg(fresh, "report=false"), generator=ScriptedGenerator(script),
+             verifier=scripted_verifier(RULES), progress=False)
+    assert sorted(map(_key, resumed)) == sorted(map(_key, load_outcomes(fresh)))
+    s1 = json.loads((run_dir / "summary.json").read_text())["groups"]
+    s2 = json.loads((fresh / "summary.json").read_text())["groups"]
+    assert s1 == s2
+
+
+def test_hydra_multirun_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    argv = _cli(tmp_path, "prover.budget.samples=1,2", "dataset.limit=3", f"hydra.sweep.dir={sweep}",
+                flags=("--multirun",))
+    done = subprocess.run(argv, cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    jobs = sorted(p.parent for p in sweep.glob("*/outcomes.jsonl"))
+    assert len(jobs) == 2
+    ns = sorted(json.loads((j / "summary.json").read_text())["groups"]["all"]["n"] for j in jobs)
+    assert ns == [1, 2]
+    for j in jobs:
+        assert len(load_outcomes(j)) == 3 and (j / "config.yaml").exists() and (j / ".hydra").is_dir()
+
+
+def test_lean_missing_is_one_sentence_and_exit_2(tmp_path, monkeypatch, capsys):
+    from prover.lean import factory
+    from prover.lean.project import LeanMissingError
+
+    def no_lean(cfg):
+        raise LeanMissingError("Lean is not installed: install elan from https://github.com/leanprover/elan.")
+
+    monkeypatch.setattr(factory, "build_verifier", no_lean)
+    built = []
+    monkeypatch.setattr("prover.llm.factory.build_generator", lambda cfg: built.append(cfg))
+    with pytest.raises(SystemExit) as e:
+        eval_run._task(compose("eval", [f"out_dir={tmp_path / 'x'}"]))
+    assert e.value.code == 2 and built == []  # failed before the model was built
+    err = capsys.readouterr().err
+    assert "Lean is not installed" in err and "Traceback" not in err
+
+
+def test_bad_dataset_is_a_clear_error(tmp_path, capsys):
+    cfg = compose("eval", [f"out_dir={tmp_path / 'x'}", "dataset.name=custom",
+                           f"dataset.path={tmp_path / 'nope.jsonl'}"])
+    with pytest.raises(SystemExit) as e:
+        eval_run._task(cfg)
+    assert e.value.code == 2 and "nope.jsonl: no such dataset file" in capsys.readouterr().err
+
+
+def test_main_job_stops_before_anything_expensive_without_lean(monkeypatch, capsys):
+    import prover.main as main_job
+    from prover.lean import setup
+    from prover.lean.project import LeanMissingError
+
+    def no_lean(mathlib=False, project_dir=None):
+        raise LeanMissingError("Lean is not installed and elan could not be downloaded (no network?).")
+
+    monkeypatch.setattr(setup, "ensure_lean", no_lean)
+    monkeypatch.setattr(eval_run, "main", lambda: pytest.fail("the eval must not start"))
+    assert main_job.main([]) == 2
+    assert "elan could not be downloaded" in capsys.readouterr().err
+    assert main_job.needs_mathlib(["experiment=minif2f_malot"]) is True
+    assert main_job.needs_mathlib([]) is False
