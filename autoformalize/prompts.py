@@ -1,0 +1,79 @@
+"""Prompt templates and few-shot exemplars, loaded from files so they can be edited without touching code.
+
+Templates live in ``autoformalize/prompts/*.txt`` and use ``string.Template`` placeholders (``$name``)
+rather than ``str.format`` because Lean text is full of braces (``{x | p x}``) that ``format`` would
+misread. A template can be overridden by passing a path to any file with the same placeholders.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+DEFAULT_EXEMPLARS = PROMPTS_DIR / "exemplars.jsonl"
+
+
+class PromptError(ValueError):
+    """A template or exemplar file is missing or malformed; the message names the file."""
+
+
+@lru_cache(maxsize=64)
+def _read(path: str) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise PromptError(f"prompt template {p} does not exist")
+    return p.read_text(encoding="utf-8")
+
+
+def template_path(name_or_path: str | Path) -> Path:
+    """A bare name (``"translate"``) means the packaged template; anything else is a file path."""
+    s = str(name_or_path)
+    if "/" not in s and not s.endswith(".txt"):
+        return PROMPTS_DIR / f"{s}.txt"
+    return Path(s).expanduser()
+
+
+def render(name_or_path: str | Path, **values: Any) -> str:
+    """Fill a template; a placeholder without a value is an error naming the template and the key."""
+    path = template_path(name_or_path)
+    try:
+        return string.Template(_read(str(path))).substitute(**{k: str(v) for k, v in values.items()})
+    except KeyError as e:
+        raise PromptError(f"prompt template {path} needs a value for ${e.args[0]}") from None
+    except ValueError as e:
+        raise PromptError(f"prompt template {path}: {e}") from None
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    """One solved translation shown to the model before the real one."""
+
+    name: str
+    informal: str
+    formal: str
+
+
+def load_exemplars(path: str | Path | None = DEFAULT_EXEMPLARS, limit: int | None = None) -> list[Exemplar]:
+    """Read few-shot exemplars from JSONL (fields ``name``, ``informal``, ``formal``); ``None`` means none."""
+    if path is None or str(path) == "":
+        return []
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise PromptError(f"exemplar file {p} does not exist")
+    out: list[Exemplar] = []
+    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append(Exemplar(str(row["name"]), str(row["informal"]), str(row["formal"])))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise PromptError(
+                f"{p}:{i}: an exemplar must be a JSON object with name, informal, formal ({e})"
+            ) from None
+    return out[:limit] if limit is not None else out
