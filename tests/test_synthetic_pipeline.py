@@ -179,6 +179,7 @@ def test_killed_run_resumes_without_loss_or_duplication(tmp_path, tiny_model):
         k: v["result"] for k, v in before["proofs"].items()
     }
     assert read_jsonl(out / "dataset.jsonl") == before_rows
+    assert json.loads((r1 / "report.json").read_text())["new_rows"] == 3
     # Only the lost work was redone: no translation prompt, one grading prompt.
     texts = [t for texts, _ in gen.calls for t in texts]
     assert not any("Translate the informal statement" in t for t in texts)
@@ -209,7 +210,9 @@ def test_second_round_proves_with_the_first_rounds_checkpoint(tmp_path, tiny_mod
     assert [r["new_rows"] for r in summary] == [3, 0]  # round 2 re-proves the same statements: deduplicated
     assert [r["dataset_total"] for r in summary] == [3, 3]
     assert len(read_jsonl(out / "dataset.jsonl")) == 3
-    assert (out / "round_2" / "checkpoint" / "config.json").is_file()
+    # nothing new to learn in round 2: no retraining, the round-1 prover stays current
+    assert "no new data" in summary[1]["finetune"]["skipped"]
+    assert not (out / "round_2" / "checkpoint").exists()
 
 
 def test_loop_runs_on_the_tiny_model_and_the_scripted_lean_from_config(tmp_path, tiny_model):

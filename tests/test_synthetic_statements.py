@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prover.synthetic.statements import (
     StatementError,
@@ -97,3 +99,36 @@ def test_normal_form_erases_only_name_whitespace_and_comments():
     assert normalize_statement(a) != normalize_statement("theorem a (x : ℕ) (h : 0 < x) : 1 < x := by")
     assert normalize_statement(a) != normalize_statement("theorem a (y : ℕ) (h : 0 < y) : 1 ≤ y := by")
     assert normalize_statement(a) != normalize_statement("theorem a {x : ℕ} (h : 0 < x) : 1 ≤ x := by")
+
+
+_NAMES = st.sampled_from(["x", "y", "h₀", "hab", "f", "α", "n'"])
+_ATOMS = st.sampled_from(["ℕ", "ℝ", "x = 1", "0 < x ∧ x < 3", "f x ≠ y", "Type u", "∀ z ∈ s, z ≤ 2"])
+_TYPES = st.recursive(
+    _ATOMS,
+    lambda inner: st.one_of(
+        st.builds(lambda a, b: f"({a}) → {b}", inner, inner),
+        st.builds(lambda a: f"({a} : Prop)", inner),
+        st.builds(lambda a, b: f"{{p : ℕ × ℕ | ({a}) ∧ {b}}}", inner, inner),
+        st.builds(lambda a: f"[{a}, {a}].length = 2", inner),
+    ),
+    max_leaves=4,
+)
+_BINDERS = st.tuples(st.sampled_from(["()", "{}", "[]", "⦃⦄"]), st.lists(_NAMES, min_size=1, max_size=2), _TYPES)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_BINDERS, max_size=4), _TYPES)
+def test_generated_headers_split_back_into_their_parts(binders, conclusion):
+    texts = []
+    for brackets, names, ty in binders:
+        names = names[:1] if brackets == "[]" else names
+        texts.append(f"{brackets[0]}{' '.join(names)} : {ty}{brackets[1]}")
+    stmt = f"theorem gen {' '.join(texts)} : {conclusion} := by\n  simp"
+    h = parse_theorem(stmt)
+    assert [b.text for b in h.binders] == texts
+    assert h.conclusion == conclusion and h.proof == "by\n  simp"
+    neg, _ = negation_statement(stmt)
+    assert neg.endswith(f", {conclusion}) := by\n") if texts else neg.endswith(f"¬ ({conclusion}) := by\n")
+    # the derived statements parse again, with the same hypotheses
+    assert [b.text for b in parse_theorem(consistency_statement(stmt)[0]).binders] == texts
+    assert parse_theorem(neg).binders == []

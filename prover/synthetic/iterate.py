@@ -197,12 +197,17 @@ async def arun_rounds(
         stats, rows = await arun_round(cfg, r, round_dir, items, services, progress=progress)
         stats["prover_model"] = model_path or "base"
         # Cross-round dedup: the accumulated dataset keeps each statement's first proof.
-        stats["new_rows"] = ds.append_unique(dataset_path, rows)
+        ds.append_unique(dataset_path, rows)
         accumulated = ds.read_rows(dataset_path)
+        # Counted from the file, not from this call's appends, so a resumed round reports the same.
+        stats["new_rows"] = sum(1 for row in accumulated if row.get("round") == r)
         stats["dataset_total"] = len(accumulated)
         ds.save_hf(accumulated, out_dir / "dataset")
-        if settings.enabled and accumulated:
-            base = (prover_model_for_round(out_dir, r, None) if settings.continue_training else None) or (
+        previous = prover_model_for_round(out_dir, r, None)
+        if settings.enabled and accumulated and stats["new_rows"] == 0 and previous is not None:
+            stats["finetune"] = {"skipped": f"no new data this round; the prover stays {previous}"}
+        elif settings.enabled and accumulated:
+            base = (previous if settings.continue_training else None) or (
                 settings.base_model or base_model()
             )
             if base is None:
