@@ -145,3 +145,22 @@ def test_proof_text_is_what_follows_the_statement():
     stmt = "theorem t (n : ℕ) : n + 0 = n := by\n"
     code = HEADER + "lemma helper : True := trivial\n\n" + stmt + "  simp\n  done\n"
     assert proof_text(Candidate(problem="t", code=code), stmt) == "  simp\n  done\n"
+
+
+def test_a_strategy_error_on_one_side_stops_the_other_and_propagates():
+    class Boom(GatedStrategy):
+        async def aprove(self, problem, budget):
+            if problem.name == "t_neg":
+                raise RuntimeError("generator died")
+            return await super().aprove(problem, budget)
+
+    strat = Boom(set())
+    pos, neg = _problems("theorem t : x := by\n", "theorem t_neg : ¬ (x) := by\n")
+
+    async def go():
+        with pytest.raises(RuntimeError, match="generator died"):
+            await asyncio.wait_for(race(strat, pos, neg, samples=4, chunk=1), timeout=10)
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert others == []  # the blocked statement side was cancelled, not leaked
+
+    asyncio.run(go())

@@ -126,9 +126,11 @@ async def race(
                     tasks[t].cancelled = True
                 await asyncio.gather(*pending, return_exceptions=True)
                 pending = set()
-    finally:
+    finally:  # an error on one side (or our own cancellation) must not leave the other running
         for t in pending:
             t.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
     if pos.proved:
         return "proved", pos, neg
     if neg.proved:
