@@ -93,3 +93,14 @@ def test_template_errors_name_the_file(tmp_path, monkeypatch):
         templates.render("corrector", "tiny")
     with pytest.raises(PromptError):
         templates.render("prover", "llama")
+
+
+def test_agrees_with_the_tiny_models_own_format_module():
+    from prover.search.prompts import statement_by
+    from prover.tinylm import formats
+
+    assert prover_prompt(P, "tiny") == formats.prover_prompt(P.header, P.informal_statement, statement_by(P))
+    a = failed_attempt()
+    assert CorrectorAgent(gen(), SamplingParams(), "tiny").prompt(P, a) == formats.corrector_prompt(
+        P.header, statement_by(P), a.extraction.proof, VERDICT.messages[0].data
+    )

@@ -122,7 +122,8 @@ class BestFirstSearch(Strategy):
                 f"best-first search needs a verifier with tactic-mode sessions (a LeanPool); "
                 f"got {type(self.pool).__name__}"
             )
-        self.sampling = sampling or SamplingParams(n=4, max_tokens=64)
+        # the priority is the cumulative log-probability, so always ask the backend for it
+        self.sampling = dataclasses.replace(sampling or SamplingParams(n=4, max_tokens=64), logprobs=True)
         self.prompt_style = check_style(prompt_style)
         self.max_depth = max_depth
 
