@@ -32,9 +32,8 @@ except ImportError:  # older v1 layout (0.11-0.13)
 from .vllm_paged import (
     LeanPagedMetadata,
     build_metadata,
+    forward_step,
     kv_cache_shape,
-    paged_attention_forward,
-    write_kv_cache,
 )
 
 __all__ = ["LeanAttentionBackend", "LeanAttentionImpl", "LeanAttentionMetadataBuilder"]
@@ -142,15 +141,8 @@ class LeanAttentionImpl(AttentionImpl[LeanPagedMetadata]):
         assert output is not None, "vLLM allocates the output buffer (accept_output_buffer=True)"
         if attn_metadata is None:  # profiling run
             return output.fill_(0)
-        n = attn_metadata.num_actual_tokens
-        key_cache, value_cache = kv_cache.unbind(0)
-        if self.kv_sharing_target_layer_name is None:
-            write_kv_cache(
-                key[:n].view(n, self.num_kv_heads, self.head_size),
-                value[:n].view(n, self.num_kv_heads, self.head_size),
-                key_cache, value_cache, attn_metadata.slot_mapping,
-            )  # fmt: skip
-        q = query[:n].view(n, self.num_heads, self.head_size)
-        out = output[:n].view(n, self.num_heads, self.head_size)
-        paged_attention_forward(q, key_cache, value_cache, attn_metadata, scale=self.scale, output=out)
-        return output
+        return forward_step(
+            query, key, value, kv_cache, attn_metadata, output,
+            num_heads=self.num_heads, num_kv_heads=self.num_kv_heads, head_size=self.head_size, scale=self.scale,
+            write_cache=self.kv_sharing_target_layer_name is None,
+        )  # fmt: skip

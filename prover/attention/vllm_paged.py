@@ -26,6 +26,7 @@ __all__ = [
     "kv_cache_shape",
     "write_kv_cache",
     "paged_attention_forward",
+    "forward_step",
 ]
 
 
@@ -149,4 +150,43 @@ def paged_attention_forward(
             )
             output[start : start + n] = out.to(output.dtype)
         start += n
+    return output
+
+
+def forward_step(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    kv_cache: torch.Tensor,
+    meta: LeanPagedMetadata,
+    output: torch.Tensor,
+    *,
+    num_heads: int,
+    num_kv_heads: int,
+    head_size: int,
+    scale: float,
+    write_cache: bool = True,
+    backend: str = "auto",
+    num_programs: int | None = None,
+    block_n: int | None = None,
+) -> torch.Tensor:
+    """One layer's attention in a vLLM step (the body of ``AttentionImpl.forward``).
+
+    query/output are [num_tokens(, padded), num_heads * head_size] or already split into heads; key/value the new
+    tokens' [num_tokens, num_kv_heads * head_size]; kv_cache [2, num_blocks, block_size, H_kv, d]. The new K/V are
+    stored first (unless this layer shares another layer's cache), then attention reads the cache.
+    """
+    n = meta.num_actual_tokens
+    key_cache, value_cache = kv_cache.unbind(0)
+    if write_cache:
+        write_kv_cache(
+            key[:n].reshape(n, num_kv_heads, head_size), value[:n].reshape(n, num_kv_heads, head_size),
+            key_cache, value_cache, meta.slot_mapping,
+        )  # fmt: skip
+    q = query[:n].reshape(n, num_heads, head_size)
+    out = output[:n].view(n, num_heads, head_size)
+    paged_attention_forward(
+        q, key_cache, value_cache, meta, scale=scale, output=out, backend=backend, num_programs=num_programs,
+        block_n=block_n,
+    )  # fmt: skip
     return output
