@@ -109,6 +109,7 @@ def build_generator(cfg: Any) -> Generator:
         chat_template_kwargs=m.get("chat_template_kwargs"),
         system_prompt=m.get("system_prompt"),
         model_name=m.get("name"),
+        threads=m.get("threads"),
     )
 
 

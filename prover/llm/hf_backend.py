@@ -85,11 +85,14 @@ class HFGenerator(Generator):
         chat_template_kwargs: dict[str, Any] | None = None,
         system_prompt: str | None = None,
         model_name: str | None = None,
+        threads: int | None = None,
     ) -> None:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         self.path = str(path)
         self.device = resolve_device(device)
+        if threads and self.device == "cpu":
+            # Process-wide. Tiny models gain nothing from intra-op threads and lose a lot to
+            # oversubscription on a busy machine; 1 is usually fastest for them.
+            torch.set_num_threads(int(threads))
         self.attn_implementation = resolve_attn_implementation(attn_implementation)
         self.max_batch_size = max(1, int(max_batch_size))
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
@@ -98,6 +101,8 @@ class HFGenerator(Generator):
         local = Path(self.path).expanduser()
         if local.exists() and not (local / "config.json").exists():
             raise GeneratorError(f"model path {local} has no config.json: it is not a transformers checkpoint")
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.path)
             kwargs: dict[str, Any] = {"dtype": resolve_dtype(dtype, self.device)}
@@ -170,6 +175,7 @@ class HFGenerator(Generator):
             finish_reason=st.finish_reason or "length",
             logprob=float(sum(st.token_logprobs)) if logprobs else None,
             token_logprobs=list(st.token_logprobs) if logprobs else None,
+            meta={"token_ids": list(st.token_ids)} if logprobs else {},
         )
 
     def generate(self, prompts: Sequence[Prompt], sampling: SamplingParams) -> list[list[Completion]]:

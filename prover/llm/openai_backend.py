@@ -22,16 +22,25 @@ from prover.llm.errors import GeneratorError
 
 
 def _reason(exc: BaseException) -> str:
-    """The innermost cause's message, e.g. ``[Errno 111] Connection refused``."""
+    """Why a connection failed, in a few words: the OS error under the client's exception chain."""
+    import socket
+
+    chain: list[BaseException] = []
     cause: BaseException | None = exc
-    last = str(exc)
-    seen = 0
-    while cause is not None and seen < 8:
-        if str(cause):
-            last = str(cause)
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
         cause = cause.__cause__ or cause.__context__
-        seen += 1
-    return last.strip().splitlines()[0] if last.strip() else type(exc).__name__
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(e, socket.gaierror):
+            return f"unknown host: {e}"
+        if isinstance(e, TimeoutError):
+            return "connection timed out"
+    for e in chain[1:]:
+        if isinstance(e, OSError) or "connect" in type(e).__name__.lower():
+            return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return str(exc) or type(exc).__name__
 
 
 class OpenAIGenerator(Generator):
