@@ -26,33 +26,42 @@ from prover.records import Candidate
 CODE = "import Mathlib\n\ntheorem t{i} : 1 + 1 = 2 := by norm_num"
 
 
+ROUNDS = 5
+
+
 async def bare_exchange(n: int, folder: str) -> float:
-    """Seconds per (body + #print axioms) pair straight through one Repl."""
+    """Seconds per (body + #print axioms) pair straight through one Repl (best of ROUNDS rounds)."""
     repl = Repl(scripted_argv(write_rules([{"match": "norm_num", "response": {}}], folder)), folder,
                 env=double_env())
     async with repl:
         await repl.command("import Mathlib")
         for i in range(20):  # warm up
             await repl.command(split_header(CODE.format(i=i)).body, env=0)
-        t0 = time.perf_counter()
-        for i in range(n):
-            r = await repl.command(split_header(CODE.format(i=i)).body, env=0)
-            await repl.command(f"#print axioms t{i}", env=r.env)  # type: ignore[union-attr]
-        return (time.perf_counter() - t0) / n
+        best = float("inf")
+        for _ in range(ROUNDS):
+            t0 = time.perf_counter()
+            for i in range(n):
+                r = await repl.command(split_header(CODE.format(i=i)).body, env=0)
+                await repl.command(f"#print axioms t{i}", env=r.env)  # type: ignore[union-attr]
+            best = min(best, (time.perf_counter() - t0) / n)
+        return best
 
 
 async def pool_sequential(n: int) -> float:
-    """Seconds per candidate through LeanPool.verify, one candidate at a time, one warm worker."""
+    """Seconds per candidate through LeanPool.verify, one candidate at a time, one warm worker (best round)."""
     pool = scripted_verifier([{"match": "norm_num", "response": {}}], workers=1)
     try:
         await pool.verify([Candidate("warm", CODE.format(i=0))])
         for i in range(20):
             await pool.verify([Candidate("p", CODE.format(i=i))])
-        t0 = time.perf_counter()
-        for i in range(n):
-            (v,) = await pool.verify([Candidate("p", CODE.format(i=i))])
-            assert v.proved, v.reason
-        return (time.perf_counter() - t0) / n
+        best = float("inf")
+        for _ in range(ROUNDS):
+            t0 = time.perf_counter()
+            for i in range(n):
+                (v,) = await pool.verify([Candidate("p", CODE.format(i=i))])
+                assert v.proved, v.reason
+            best = min(best, (time.perf_counter() - t0) / n)
+        return best
     finally:
         await pool.aclose()
 
@@ -103,7 +112,7 @@ async def main_async(args: argparse.Namespace) -> None:
         bare = await bare_exchange(args.n, folder)
     pooled = await pool_sequential(args.n)
     over_ms = (pooled - bare) * 1000
-    print(f"[1] {args.n} candidates, scripted double: bare body+axioms exchange {bare * 1000:.2f} ms, "
+    print(f"[1] {args.n} candidates x best of {ROUNDS} rounds, scripted double: bare body+axioms exchange {bare * 1000:.2f} ms, "
           f"LeanPool {pooled * 1000:.2f} ms/candidate -> overhead {over_ms:.2f} ms "
           f"({pooled / bare:.2f}x of bare; target overhead <= 2 ms: {'met' if over_ms <= 2 else 'NOT met'})")
     base = None
@@ -117,7 +126,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=300, help="candidates per measurement")
+    ap.add_argument("--n", type=int, default=100, help="candidates per round (overhead: best of 5 rounds)")
     ap.add_argument("--max-workers", type=int, default=4)
     ap.add_argument("--work-ms", type=float, default=20.0, help="simulated Lean time per answer")
     ap.add_argument("--real-proofs", type=int, default=10, help="proofs for the real-Lean comparison")

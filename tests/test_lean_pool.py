@@ -243,3 +243,15 @@ async def test_concurrent_sessions_and_verify_share_the_cap(tmp_path: Path) -> N
         assert v.proved
     finally:
         await pool.aclose()
+
+
+def test_pool_serves_one_event_loop_after_another() -> None:
+    pool = scripted_verifier([{"match": "ok", "response": {}}])
+    assert asyncio.run(pool.verify([cand("theorem t : True := ok")]))[0].proved
+    warm = pool.pids()
+    assert warm
+    assert asyncio.run(pool.verify([cand("theorem u : True := ok")]))[0].proved  # as Strategy.prove does
+    assert pool.pids() == warm and pool.stats["started"] == 1  # the warm worker was reused
+    asyncio.run(pool.aclose())
+    assert_no_processes(warm)
+    assert pool.pids() == []

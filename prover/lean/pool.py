@@ -16,9 +16,12 @@ through :meth:`LeanPool.session`; its results are never final verdicts.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +44,16 @@ from prover.records import Candidate, Message, Verdict
 
 #: Text of allocation failures that deserve one retry on a fresh process.
 ALLOCATION_FAILURES = ("failed to create thread", "bad_alloc", "Cannot allocate memory")
+
+
+_LIVE_POOLS: weakref.WeakSet[LeanPool] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """At interpreter exit, kill the process groups of pools nobody closed."""
+    for pool in list(_LIVE_POOLS):
+        pool.kill_all_now()
 
 
 def resolve_repl(project_dir: str | os.PathLike[str] | None, mathlib: bool | str = "auto") -> tuple[list[str], Path]:
@@ -146,11 +159,61 @@ class LeanPool(Verifier):
         self._busy: set[int] = set()  # ids of workers handed out
         self._count = 0  # live workers plus workers being started
         self._cond: asyncio.Condition | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
+        _LIVE_POOLS.add(self)
         self._closing = False
         self._all: dict[int, Worker] = {}
         self.stats = {"started": 0, "retired": 0, "evicted": 0, "timeouts": 0, "crashes": 0}
 
     # ------------------------------------------------------------------ workers
+
+    async def _call(self, coro: Any) -> Any:
+        """Run ``coro`` on the pool's own loop thread and await it from the caller's loop.
+
+        Why a private loop: REPL processes and their pipes belong to the event loop that
+        started them, while callers such as ``Strategy.prove`` run ``asyncio.run`` once per
+        problem with one shared verifier. Keeping every process on one long-lived loop
+        makes the pool usable from any loop, any number of times. Cancelling the caller
+        cancels the work on the pool's loop too.
+        """
+        loop = self._ensure_thread()
+        fut = asyncio.run_coroutine_threadsafe(coro, loop)
+        return await asyncio.wrap_future(fut)
+
+    def _ensure_thread(self) -> asyncio.AbstractEventLoop:
+        with self._thread_lock:
+            if self._loop is None or self._thread is None or not self._thread.is_alive():
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+                    loop.close()
+
+                self._thread = threading.Thread(target=run, name="proofforge-lean-pool", daemon=True)
+                self._thread.start()
+                ready.wait()
+                self._loop = loop
+                self._cond = None
+            return self._loop
+
+    def _stop_thread(self) -> None:
+        with self._thread_lock:
+            loop, thread = self._loop, self._thread
+            self._loop, self._thread = None, None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            if thread is not threading.current_thread():
+                thread.join(timeout=10)
+
+    def kill_all_now(self) -> None:
+        """Kill every REPL process group synchronously (interpreter exit, emergencies)."""
+        for w in list(self._all.values()):
+            w.repl.kill_now()
 
     @property
     def cond(self) -> asyncio.Condition:
@@ -256,9 +319,15 @@ class LeanPool(Verifier):
 
     async def verify(self, candidates: Sequence[Candidate]) -> list[Verdict]:
         """One verdict per candidate, in order; candidates run concurrently up to the worker cap."""
-        return list(await asyncio.gather(*(self.verify_one(c) for c in candidates)))
+        return await self._call(self._verify_all(list(candidates)))
 
     async def verify_one(self, candidate: Candidate) -> Verdict:
+        return await self._call(self._verify_one(candidate))
+
+    async def _verify_all(self, candidates: list[Candidate]) -> list[Verdict]:
+        return list(await asyncio.gather(*(self._verify_one(c) for c in candidates)))
+
+    async def _verify_one(self, candidate: Candidate) -> Verdict:
         t0 = time.monotonic()
         try:
             v = await self._verify(candidate)
@@ -350,19 +419,28 @@ class LeanPool(Verifier):
         """
         split = split_header(header)
         try:
-            w = await self._acquire(split.header)
+            w = await self._call(self._acquire(split.header))
         except HeaderFailed as e:
             raise RuntimeError(e.reason) from None
-        s = Session(w, self.timeout)
+        s = Session(self, w)
         try:
             yield s
         finally:
-            await self._release(w, broken=s.broken or not w.repl.alive)
+            await self._call(self._release(w, broken=s.broken or not w.repl.alive))
 
     # ------------------------------------------------------------------ closing
 
     async def aclose(self) -> None:
-        """Kill every REPL process and reap it. Safe to call twice."""
+        """Kill every REPL process, reap it and stop the pool's loop thread. Safe to call twice;
+        the pool stays usable (workers start again lazily)."""
+        if self._loop is None:
+            return
+        try:
+            await self._call(self._close_workers())
+        finally:
+            self._stop_thread()
+
+    async def _close_workers(self) -> None:
         self._closing = True
         workers = list(self._all.values())
         self._all.clear()
@@ -372,27 +450,28 @@ class LeanPool(Verifier):
             async with self._cond:
                 self._count = 0
                 self._cond.notify_all()
+        self._busy.clear()
+        self._closing = False
 
     async def _verify_and_close(self, candidates: Sequence[Candidate]) -> list[Verdict]:
-        # verify_sync runs its own event loop, so processes must not outlive it
+        # verify_sync runs its own event loop; processes must not outlive the call
         try:
             return await self.verify(candidates)
         finally:
             await self.aclose()
-            self._closing = False
-            self._cond = None
 
 
 class Session:
     """A borrowed worker for tactic mode: commands on the header env, tactics on proof states.
 
-    Positions in ``command`` replies are relative to the text sent (no header shift:
-    callers send bodies, not full candidates).
+    Every call runs on the pool's loop thread. Positions in ``command`` replies are relative
+    to the text sent (no header shift: callers send bodies, not full candidates).
     """
 
-    def __init__(self, worker: Worker, timeout: float) -> None:
+    def __init__(self, pool: LeanPool, worker: Worker) -> None:
+        self._pool = pool
         self._w = worker
-        self.timeout = timeout
+        self.timeout = pool.timeout
         self.broken = False
 
     @property
@@ -400,20 +479,25 @@ class Session:
         """The header environment id."""
         return self._w.env
 
-    @property
-    def repl(self) -> Repl:
-        return self._w.repl
-
     async def command(self, cmd: str, env: int | None = None, **kw: Any) -> CommandResponse | ReplError:
         """Run ``cmd`` on ``env`` (default: the header environment)."""
+        kw.setdefault("timeout", self.timeout)
         return await self._guard(self._w.repl.command(cmd, self.env if env is None else env, **kw))
 
-    async def tactic(self, tactic: str, proof_state: int, *, timeout: float | None = None) -> TacticResponse | ReplError:
+    async def tactic(
+        self, tactic: str, proof_state: int, *, timeout: float | None = None
+    ) -> TacticResponse | ReplError:
         return await self._guard(self._w.repl.tactic(tactic, proof_state, timeout=timeout or self.timeout))
+
+    async def pickle_proof_state(self, path: str, proof_state: int) -> Any:
+        return await self._guard(self._w.repl.pickle_proof_state(path, proof_state))
+
+    async def unpickle_proof_state(self, path: str, env: int | None = None) -> Any:
+        return await self._guard(self._w.repl.unpickle_proof_state(path, env))
 
     async def _guard(self, coro: Any) -> Any:
         try:
-            return await coro
+            return await self._pool._call(coro)
         except (ReplTimeout, ReplCrashed):
             self.broken = True
             raise

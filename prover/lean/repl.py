@@ -290,6 +290,11 @@ class Repl:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
 
+    def kill_now(self) -> None:
+        """Kill the process group without awaiting (for processes of an event loop that has ended)."""
+        self._dead = True
+        self._kill_group()
+
     async def close(self) -> None:
         """Kill the process group and reap it: no zombie or orphan is left. Safe to call twice."""
         proc = self._proc
