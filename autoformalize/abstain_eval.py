@@ -1,0 +1,138 @@
+"""Abstention evaluation after Abstain-QA (arXiv 2407.16221): does the formaliser know when to say no?
+
+A labelled set mixes well-posed statements (with a reference Lean statement) and deliberately
+ill-posed ones (undefined terms, contradictory premises, vague claims, non-mathematical opinions).
+Each result lands in one cell of an Abstain-QA style confusion matrix:
+
+================  ==========  ============  ==========
+row \\ column      faithful    unfaithful    abstained
+================  ==========  ============  ==========
+formalizable      good        wrong         over-cautious
+not formalizable  (impossible) wrong        good
+================  ==========  ============  ==========
+
+"faithful" for a formalizable item means the output matches the reference statement (up to the theorem
+name and whitespace) or, when a caller passes an ``oracle``, whatever the oracle says; an item with no
+reference falls back to the judge's label (a weak signal: miniF2F-Lean Revisited shows NLI judges
+over-accept). Any statement produced for an ill-posed item is unfaithful by definition.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autoformalize.formalizer import ABSTAINED, FormalizationResult
+
+DEFAULT_LABELLED = Path(__file__).resolve().parent / "data" / "labelled.jsonl"
+ROWS = ("formalizable", "not_formalizable")
+COLUMNS = ("faithful", "unfaithful", "abstained")
+
+Oracle = Callable[[dict[str, Any], FormalizationResult], bool]
+
+
+class LabelledError(ValueError):
+    """The labelled set is malformed; the message names the file and line."""
+
+
+def load_labelled(path: str | Path = DEFAULT_LABELLED) -> list[dict[str, Any]]:
+    """Rows with ``id``, ``informal_statement``, ``formalizable`` (bool), optional ``reference``, ``category``."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise LabelledError(f"labelled set {p} does not exist")
+    rows, seen = [], set()
+    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise LabelledError(f"{p}:{i}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("formalizable"), bool) \
+                or not str(row.get("informal_statement", "")).strip() or not row.get("id"):
+            raise LabelledError(f"{p}:{i}: needs id, informal_statement and a boolean formalizable")
+        if row["id"] in seen:
+            raise LabelledError(f"{p}:{i}: duplicate id {row['id']!r}")
+        seen.add(row["id"])
+        rows.append(row)
+    return rows
+
+
+def _norm_statement(stmt: str) -> str:
+    s = re.sub(r":=\s*(by\s+)?sorry\s*$", "", stmt.strip())
+    s = re.sub(r"^(theorem|lemma)\s+\S+", "theorem _", s)
+    return " ".join(s.replace("(", " ( ").replace(")", " ) ").split())
+
+
+def statements_match(a: str | None, b: str | None) -> bool:
+    """Same statement up to the theorem's name, whitespace and a trailing ``:= by sorry``."""
+    return bool(a) and bool(b) and _norm_statement(a or "") == _norm_statement(b or "")
+
+
+def outcome(row: dict[str, Any], result: FormalizationResult, oracle: Oracle | None = None) -> str:
+    """The confusion-matrix column for one labelled row and its result."""
+    if result.status == ABSTAINED:
+        return "abstained"
+    if not row["formalizable"]:
+        return "unfaithful"
+    if oracle is not None:
+        return "faithful" if oracle(row, result) else "unfaithful"
+    if row.get("reference"):
+        return "faithful" if statements_match(result.statement, row["reference"]) else "unfaithful"
+    return "faithful" if result.judge_label == "faithful" else "unfaithful"
+
+
+@dataclass
+class AbstainReport:
+    """The confusion matrix, the rates read from it, and each item's cell."""
+
+    matrix: dict[str, dict[str, int]]
+    rates: dict[str, float]
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"matrix": self.matrix, "rates": self.rates, "items": self.items}
+
+    def table(self) -> str:
+        head = f"{'':<18}" + "".join(f"{c:>12}" for c in COLUMNS)
+        lines = [head] + [f"{r:<18}" + "".join(f"{self.matrix[r][c]:>12}" for c in COLUMNS) for r in ROWS]
+        lines += [f"{k}: {v:.3f}" for k, v in self.rates.items()]
+        return "\n".join(lines)
+
+
+def _rate(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
+def abstain_report(
+    rows: Sequence[dict[str, Any]], results: Sequence[FormalizationResult], oracle: Oracle | None = None
+) -> AbstainReport:
+    """Match results to rows by id and fill the matrix; a row without a result is an error."""
+    by_id = {r.id: r for r in results}
+    missing = [row["id"] for row in rows if row["id"] not in by_id]
+    if missing:
+        raise LabelledError(f"no result for labelled item(s): {', '.join(missing[:10])}")
+    matrix = {r: dict.fromkeys(COLUMNS, 0) for r in ROWS}
+    items = []
+    for row in rows:
+        cell = outcome(row, by_id[row["id"]], oracle)
+        key = "formalizable" if row["formalizable"] else "not_formalizable"
+        matrix[key][cell] += 1
+        items.append({"id": row["id"], "row": key, "column": cell, "category": row.get("category", "")})
+    f, nf = matrix["formalizable"], matrix["not_formalizable"]
+    nf_total, f_total = sum(nf.values()), sum(f.values())
+    answered = f["faithful"] + f["unfaithful"] + nf["unfaithful"]
+    rates = {
+        # Abstain-QA's two headline behaviours: abstain on the unanswerable, do not answer wrongly
+        "abstain_rate_not_formalizable": _rate(nf["abstained"], nf_total),
+        "wrong_rate_formalizable": _rate(f["unfaithful"], f_total),
+        "faithful_rate_formalizable": _rate(f["faithful"], f_total),
+        "over_abstain_rate_formalizable": _rate(f["abstained"], f_total),
+        "precision_answered": _rate(f["faithful"], answered),
+        "accuracy": _rate(f["faithful"] + nf["abstained"], f_total + nf_total),
+    }
+    return AbstainReport(matrix, rates, items)

@@ -1,0 +1,325 @@
+"""``proofforge-formalize``: the Hydra app over ``configs/formalize.yaml``.
+
+Modes: ``formalize`` (input JSONL -> ``results.jsonl``), ``herald_eval`` (Herald's protocol on
+miniF2F's informal statements -> ``results.jsonl`` + ``herald_eval.json``), ``abstain_eval`` (the
+labelled set -> ``results.jsonl`` + ``abstain_eval.json``), ``library`` (a Lean file's declarations in
+dependency order -> ``library.jsonl``). Every mode writes its resolved ``config.yaml`` into the run folder,
+appends one record per item as soon as its batch is done, and skips finished items when rerun with the
+same folder. Tests and notebooks call :func:`run_formalize` with a generator / verifier injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from autoformalize.abstain_eval import DEFAULT_LABELLED, LabelledError, abstain_report, load_labelled
+from autoformalize.declarations import DeclarationError, load_declarations
+from autoformalize.formalizer import FormalizationItem, FormalizationResult, Formalizer, ItemError
+from autoformalize.herald_eval import HeraldEvalError, herald_summary, minif2f_items
+from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl
+from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars
+from autoformalize.retrieval import RetrievalError
+from prover.config import config_dir, to_container
+from prover.lean.base import Verifier
+from prover.llm.base import Generator, SamplingParams
+from prover.records import JsonlWriter, RecordError, read_jsonl
+
+RESULTS = "results.jsonl"
+CONFIG = "config.yaml"
+MANIFEST = "manifest.json"
+MODES = ("formalize", "herald_eval", "abstain_eval", "library")
+PACKAGED_DECLARATIONS = Path(__file__).resolve().parent / "data" / "declarations.jsonl"
+
+
+class FormalizeConfigError(ValueError):
+    """The formalize config is unusable; the message names the key."""
+
+
+USER_ERRORS = (FormalizeConfigError, ItemError, RecordError, PromptError, DeclarationError, LabelledError,
+               HeraldEvalError, LibraryError, RetrievalError)
+
+
+# ---------------------------------------------------------------------------- run folder
+def resolve_run_dir(cfg: DictConfig) -> Path:
+    """``cfg.out_dir`` if set, else Hydra's run folder (inside a Hydra app)."""
+    out = cfg.get("out_dir")
+    if out:
+        return Path(str(out)).expanduser().resolve()
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return Path(HydraConfig.get().runtime.output_dir).resolve()
+    except (ImportError, ValueError):
+        raise FormalizeConfigError("no run folder: set out_dir=<folder> (or run through proofforge-formalize)") \
+            from None
+
+
+def _fingerprint(cfg: DictConfig) -> dict[str, Any]:
+    """What must not change between a run and its resume (limit and batch_size may)."""
+    keys = ("mode", "input", "n", "threshold", "header", "exemplars", "num_exemplars", "templates",
+            "sampling", "backtranslate", "judge", "judge_model", "retrieval", "model")
+    fp = {k: to_container(cfg.get(k)) for k in keys}
+    fp[cfg.mode] = to_container(cfg.get(cfg.mode))
+    return json.loads(json.dumps(fp, default=str))
+
+
+def _check_manifest(run_dir: Path, cfg: DictConfig) -> None:
+    path = run_dir / MANIFEST
+    new = _fingerprint(cfg)
+    if not path.exists():
+        path.write_text(json.dumps(new, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        raise FormalizeConfigError(f"{path}: unreadable; delete it or use a new run folder") from None
+    changed = sorted(k for k in new if old.get(k) != new[k])
+    if changed:
+        raise FormalizeConfigError(
+            f"{run_dir} holds results of a different config ({', '.join(changed)}); "
+            "resume with the same config or use a new run folder (out_dir=...)"
+        )
+
+
+# ---------------------------------------------------------------------------- components
+def _sampling(node: Any, **defaults: Any) -> SamplingParams:
+    vals = {**defaults, **(to_container(node) or {})}
+    try:
+        return SamplingParams(**vals)
+    except (TypeError, ValueError) as e:
+        raise FormalizeConfigError(f"bad sampling settings {vals}: {e}") from None
+
+
+def build_retriever(cfg: DictConfig) -> Any:
+    """The declaration retriever the ``retrieval`` node describes, or None when disabled."""
+    r = cfg.get("retrieval") or {}
+    if not r.get("enabled"):
+        return None
+    from autoformalize.retrieval import DeclarationRetriever, build_encoder
+
+    decls = load_declarations(r.get("declarations") or PACKAGED_DECLARATIONS)
+    return DeclarationRetriever(
+        decls, build_encoder(str(r.get("encoder", "hashing")), dim=int(r.get("dim", 768))),
+        reduced_dim=int(r.get("reduced_dim", 128)), projection=str(r.get("projection", "ood")),
+        rerank=int(r.get("rerank", 50)),
+    )
+
+
+def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier,
+                     judge_generator: Generator | None = None) -> Formalizer:
+    exemplars = load_exemplars(cfg.get("exemplars") or DEFAULT_EXEMPLARS)
+    k = cfg.get("num_exemplars")
+    if k is not None:
+        exemplars = exemplars[: int(k)]
+    return Formalizer(
+        generator, verifier,
+        judge_generator=judge_generator,
+        n=int(cfg.n), threshold=float(cfg.threshold), header=str(cfg.header),
+        retriever=build_retriever(cfg), retrieve_k=int((cfg.get("retrieval") or {}).get("k", 5)),
+        exemplars=exemplars,
+        sampling=_sampling(cfg.get("sampling"), temperature=0.99, max_tokens=256),
+        backtranslate_sampling=_sampling(cfg.get("backtranslate"), temperature=0.1, max_tokens=256),
+        judge_sampling=_sampling(cfg.get("judge"), temperature=0.0, max_tokens=128),
+        templates={str(k): str(v) for k, v in (to_container(cfg.get("templates")) or {}).items()},
+    )
+
+
+def load_items(cfg: DictConfig) -> list[FormalizationItem]:
+    """The items the mode works on, ids unique, ``limit`` applied."""
+    mode = cfg.mode
+    limit = cfg.get("limit")
+    if mode == "herald_eval":
+        h = cfg.get("herald_eval") or {}
+        if not h.get("input"):
+            raise FormalizeConfigError("mode=herald_eval needs herald_eval.input=<minif2f.jsonl>")
+        items = minif2f_items(str(h["input"]), split=h.get("split"), limit=limit)
+    else:
+        if mode == "abstain_eval":
+            path = (cfg.get("abstain_eval") or {}).get("input") or DEFAULT_LABELLED
+            rows = load_labelled(path)
+        else:
+            path = cfg.get("input") or DEFAULT_LABELLED
+            rows = read_jsonl(Path(str(path)).expanduser())
+            if not rows:
+                raise FormalizeConfigError(f"input {path} holds no items")
+        items = []
+        for i, row in enumerate(rows):
+            try:
+                items.append(FormalizationItem.coerce(row, i))
+            except ItemError as e:
+                raise ItemError(f"{path}: {e}") from None
+        items = items[:limit] if limit is not None else items
+    seen: set[str] = set()
+    for x in items:
+        if x.id in seen:
+            raise ItemError(f"duplicate item id {x.id!r}: ids key the results file and must be unique")
+        seen.add(x.id)
+    return items
+
+
+# ---------------------------------------------------------------------------- running
+async def _formalize_pending(formalizer: Formalizer, items: list[FormalizationItem], writer: JsonlWriter,
+                             batch_size: int, progress: bool) -> int:
+    from tqdm import tqdm
+
+    todo = [x for x in items if not writer.done(x.id)]
+    written = 0
+    with tqdm(total=len(items), initial=len(items) - len(todo), desc="formalize", disable=not progress) as bar:
+        for s in range(0, len(todo), batch_size):
+            chunk = todo[s:s + batch_size]
+            for result in await formalizer.aformalize(chunk):
+                written += writer.write(result)
+            bar.update(len(chunk))
+    return written
+
+
+def _summary(results: list[FormalizationResult]) -> dict[str, Any]:
+    formalized = sum(r.formalized for r in results)
+    return {"items": len(results), "formalized": formalized, "abstained": len(results) - formalized,
+            "typechecked_any": sum(any(c.typechecks for c in r.candidates) for r in results)}
+
+
+async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, verifier: Verifier | None) -> None:
+    own_gen, own_ver, own_judge = generator is None, verifier is None, False
+    judge_generator = None
+    # read and check the input before starting any model or Lean process
+    items = load_items(cfg) if cfg.mode != "library" else []
+    try:
+        if generator is None:
+            from prover.llm.factory import build_generator
+
+            generator = build_generator(cfg.model)
+        if cfg.get("judge_model"):
+            from prover.llm.factory import build_generator
+
+            judge_generator, own_judge = build_generator(cfg.judge_model), True
+        if cfg.mode == "library":
+            await _run_library(cfg, run_dir, generator, verifier)
+            return
+        if verifier is None:
+            from prover.lean.factory import build_verifier
+
+            verifier = build_verifier(cfg.lean)
+        formalizer = build_formalizer(cfg, generator, verifier, judge_generator)
+        with JsonlWriter(run_dir / RESULTS, key=lambda r: str(r["id"])) as writer:
+            written = await _formalize_pending(formalizer, items, writer, int(cfg.get("batch_size", 4)),
+                                               bool(cfg.get("progress", True)))
+        wanted = {x.id for x in items}
+        results = [r for r in read_jsonl(run_dir / RESULTS, FormalizationResult) if r.id in wanted]
+        summary = {**_summary(results), "written_this_run": written}
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        print(f"formalized {summary['formalized']}/{summary['items']} "
+              f"(abstained {summary['abstained']}; {written} new) -> {run_dir / RESULTS}")
+        if cfg.mode == "herald_eval":
+            h = cfg.get("herald_eval") or {}
+            ks = [int(k) for k in (h.get("ks") or [1]) if int(k) <= int(cfg.n)] or [1]
+            report = herald_summary(results, threshold=float(cfg.threshold), ks=ks)
+            (run_dir / "herald_eval.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+            print(json.dumps({k: v for k, v in report.items() if k != "note"}, indent=2))
+            print(f"note: {report['note']}")
+        elif cfg.mode == "abstain_eval":
+            path = (cfg.get("abstain_eval") or {}).get("input") or DEFAULT_LABELLED
+            rows = load_labelled(path)
+            if cfg.get("limit") is not None:
+                rows = rows[: int(cfg.limit)]
+            rep = abstain_report(rows, results)
+            (run_dir / "abstain_eval.json").write_text(json.dumps(rep.to_dict(), indent=2) + "\n",
+                                                       encoding="utf-8")
+            print(rep.table())
+    finally:
+        if own_ver and verifier is not None:
+            await verifier.aclose()
+        if own_gen and generator is not None:
+            generator.close()
+        if own_judge and judge_generator is not None:
+            judge_generator.close()
+
+
+async def _run_library(cfg: DictConfig, run_dir: Path, generator: Generator, verifier: Verifier | None) -> None:
+    lib = cfg.get("library") or {}
+    source = lib.get("source")
+    if not source:
+        raise FormalizeConfigError("mode=library needs library.source=<file.lean or declarations.jsonl>")
+    path = Path(str(source)).expanduser()
+    if lib.get("use_repl"):
+        if path.suffix != ".lean":
+            raise FormalizeConfigError("library.use_repl needs a .lean source")
+        if not path.is_file():
+            raise FormalizeConfigError(f"library.source {path} does not exist")
+        own = verifier is None
+        if own:
+            from prover.lean.factory import build_verifier
+
+            verifier = build_verifier(cfg.lean)
+        try:
+            decls = await extract_with_repl(verifier, path.read_text(encoding="utf-8"), source=str(path))
+        finally:
+            if own:
+                await verifier.aclose()
+    else:
+        decls = load_declarations(path)
+    if not decls:
+        raise LibraryError(f"{path}: no declarations found")
+    out = run_dir / "library.jsonl"
+    done = await ainformalize_library(decls, generator, out,
+                                      sampling=_sampling(cfg.get("backtranslate"), temperature=0.1,
+                                                         max_tokens=256),
+                                      progress=bool(cfg.get("progress", True)))
+    print(f"informalized {len(done)}/{len(decls)} declarations in dependency order -> {out}")
+
+
+def run_formalize(cfg: DictConfig, *, generator: Generator | None = None,
+                  verifier: Verifier | None = None) -> Path:
+    """Run the configured mode into its run folder and return the folder.
+
+    A rerun with the same folder resumes: finished items are skipped, none is written twice. An
+    injected ``generator`` / ``verifier`` is used as is and left open (the caller owns it).
+    """
+    if cfg.get("mode") not in MODES:
+        raise FormalizeConfigError(f"mode={cfg.get('mode')!r}; expected one of {', '.join(MODES)}")
+    if int(cfg.get("n", 1)) < 1 or not 0.0 <= float(cfg.get("threshold", 0.5)) <= 1.0:
+        raise FormalizeConfigError(f"need n >= 1 and 0 <= threshold <= 1 (got n={cfg.n}, threshold={cfg.threshold})")
+    if int(cfg.get("batch_size", 4)) < 1:
+        raise FormalizeConfigError(f"batch_size must be >= 1, got {cfg.batch_size}")
+    run_dir = resolve_run_dir(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _check_manifest(run_dir, cfg)
+    (run_dir / CONFIG).write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    asyncio.run(_run(cfg, run_dir, generator, verifier))
+    return run_dir
+
+
+# ---------------------------------------------------------------------------- CLI
+def _fail(message: str, code: int = 2) -> None:
+    print(f"proofforge-formalize: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _task(cfg: DictConfig) -> None:
+    from prover.lean.project import LeanMissingError
+    from prover.llm.errors import GeneratorError
+
+    try:
+        run_formalize(cfg)
+    except (LeanMissingError, GeneratorError) as e:
+        _fail(str(e))
+    except USER_ERRORS as e:
+        _fail(str(e))
+
+
+def main() -> None:
+    """Hydra entry point over ``configs/formalize.yaml`` (config folder resolved at call time)."""
+    import hydra
+
+    app = hydra.main(config_path=str(config_dir()), config_name="formalize", version_base="1.3")(_task)
+    app()
+
+
+if __name__ == "__main__":
+    main()
