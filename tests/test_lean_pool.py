@@ -195,6 +195,7 @@ async def test_tactic_session_gives_proof_states_never_verdicts() -> None:
                                                          "endPos": {"line": 1, "column": 35}}]}},
         {"match": "^norm_num$", "response": {"goals": []}},
         {"match": "^intro$", "response": {"goals": ["h : True ⊢ 2 + 2 = 4"]}},
+        {"match": "^open Real", "response": {}},
     ]
     pool = scripted_verifier(rules)
     try:
@@ -208,6 +209,8 @@ async def test_tactic_session_gives_proof_states_never_verdicts() -> None:
             assert isinstance(done, TacticResponse) and done.completed
             bad = await s.tactic("norm_num", 999)
             assert isinstance(bad, ReplError) and bad.unknown_proof_state
+        async with pool.session(HEADER + "open Real\n") as s:  # a preamble gets its own env on the header's
+            assert s.env == 2  # env 0: header, env 1: the sorry theorem above
     finally:
         await pool.aclose()
 

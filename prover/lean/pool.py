@@ -424,6 +424,12 @@ class LeanPool(Verifier):
             raise RuntimeError(e.reason) from None
         s = Session(self, w)
         try:
+            if split.body.strip():  # e.g. `open Real`: run it once, on top of the header env, for this session
+                resp = await s.command(split.body)
+                if isinstance(resp, ReplError) or resp.errors:
+                    why = resp.message if isinstance(resp, ReplError) else resp.errors[0].data
+                    raise RuntimeError(f"session preamble failed: {why.strip()[:300]}")
+                s._env = resp.env
             yield s
         finally:
             await self._call(self._release(w, broken=s.broken or not w.repl.alive))
@@ -471,13 +477,14 @@ class Session:
     def __init__(self, pool: LeanPool, worker: Worker) -> None:
         self._pool = pool
         self._w = worker
+        self._env = worker.env
         self.timeout = pool.timeout
         self.broken = False
 
     @property
     def env(self) -> int:
-        """The header environment id."""
-        return self._w.env
+        """The session's base environment: the header's (plus any non-import preamble lines)."""
+        return self._env
 
     async def command(self, cmd: str, env: int | None = None, **kw: Any) -> CommandResponse | ReplError:
         """Run ``cmd`` on ``env`` (default: the header environment)."""
