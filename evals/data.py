@@ -368,12 +368,15 @@ def load_dataset(
     names: list[str] | None = None,
     download: bool = True,
     transport: httpx.BaseTransport | None = None,
+    informal_from: str | Path | None = None,
 ) -> Dataset:
     """Load a benchmark as Problems plus the :class:`DatasetInfo` every result records.
 
     ``name``: ``demo`` | ``minif2f_deepseek`` | ``minif2f_v424`` | any label for a custom
     JSONL (then ``path`` is required). ``split``: ``valid`` | ``test`` | ``None``/``all``.
     ``names`` keeps only those problems (in the file's order); ``limit`` keeps the first N.
+    ``informal_from`` (a DeepSeek-format file, or ``minif2f_deepseek``) fills missing
+    informal statements by problem name: the v4.24 files carry no docstrings.
     """
     spec = SPECS.get(name)
     if path is not None:
@@ -407,6 +410,8 @@ def load_dataset(
         problems = [p for p in problems if p.name in wanted]
     if limit is not None and limit > 0:
         problems = problems[:limit]
+    if informal_from:
+        borrow_informal(problems, informal_from, download=download, transport=transport)
     if spec is None:
         spec = DatasetSpec(key=name, filename=file.name, version="custom", source=str(file), lean="", mathlib="")
     info = DatasetInfo(
@@ -424,8 +429,36 @@ def load_dataset(
     return Dataset(info=info, problems=problems)
 
 
+def borrow_informal(
+    problems: list[Problem],
+    source: str | Path,
+    *,
+    download: bool = True,
+    transport: httpx.BaseTransport | None = None,
+) -> int:
+    """Fill problems that lack an informal statement from another file, matching names case-insensitively.
+
+    Why case-insensitive: the two miniF2F files spell one name differently
+    (``numbertheory_notEquiv2i2jasqbsqdiv8`` vs ``..._notequiv...``). Returns how many were filled.
+    """
+    if str(source) in SPECS:
+        donor = load_dataset(str(source), download=download, transport=transport).problems
+    else:
+        file = Path(source).expanduser()
+        if not file.exists():
+            raise DatasetError(f"{file}: no such file to take informal statements from")
+        donor = _PARSERS[detect_format(file)](file)
+    by_name = {p.name.lower(): p.informal_statement for p in donor if p.informal_statement}
+    filled = 0
+    for p in problems:
+        if not p.informal_statement and p.name.lower() in by_name:
+            p.informal_statement = by_name[p.name.lower()]
+            filled += 1
+    return filled
+
+
 def dataset_from_cfg(cfg: Any) -> Dataset:
-    """Load from a ``dataset`` config node (name, path, split, limit, names, download)."""
+    """Load from a ``dataset`` config node (name, path, split, limit, names, download, informal_from)."""
 
     def get(key: str, default: Any = None) -> Any:
         try:
@@ -442,6 +475,7 @@ def dataset_from_cfg(cfg: Any) -> Dataset:
         limit=get("limit"),
         names=list(names) if names else None,
         download=bool(get("download", True)),
+        informal_from=get("informal_from"),
     )
 
 

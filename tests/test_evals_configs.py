@@ -38,9 +38,11 @@ def test_defaults_are_the_main_job():
 
 def test_dataset_groups_load_from_shared_files():
     shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minif2f"
-    cfg = compose("eval", ["dataset=minif2f", f"dataset.path={shared / 'minif2f-lean4-v4.24.jsonl'}"])
+    cfg = compose("eval", ["dataset=minif2f", f"dataset.path={shared / 'minif2f-lean4-v4.24.jsonl'}",
+                           f"dataset.informal_from={shared / 'minif2f.jsonl'}"])
     ds = dataset_from_cfg(cfg.dataset)
     assert len(ds.problems) == 244 and ds.info.split == "test" and ds.info.version == "v4.24"
+    assert all(p.informal_statement for p in ds.problems)  # borrowed by name from DeepSeek's file
     cfg = compose("eval", ["dataset=minif2f_deepseek", f"dataset.path={shared / 'minif2f.jsonl'}",
                            "dataset.split=valid", "dataset.limit=5"])
     ds = dataset_from_cfg(cfg.dataset)

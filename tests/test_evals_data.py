@@ -54,6 +54,17 @@ def test_names_match_except_one_capitalisation():
     assert {n.lower() for n in a} == {n.lower() for n in b}
 
 
+def test_informal_borrowed_by_name_case_insensitively():
+    ds = load_dataset("minif2f_v424", path=V424)
+    assert all(p.informal_statement is None for p in ds.problems)  # the v4.24 files have no docstrings
+    ds = load_dataset("minif2f_v424", path=V424, informal_from=DEEPSEEK)
+    assert all(p.informal_statement for p in ds.problems)
+    odd = next(p for p in ds.problems if p.name == "numbertheory_notEquiv2i2jasqbsqdiv8")
+    donor = next(p for p in load_dataset("d", path=DEEPSEEK).problems
+                 if p.name == "numbertheory_notequiv2i2jasqbsqdiv8")
+    assert odd.informal_statement == donor.informal_statement
+
+
 def test_categories():
     assert category("amc12a_2019_p21") == "amc"
     assert category("aimeII_2020_p6") == "aime"
