@@ -1,0 +1,208 @@
+"""Decode-attention benchmark: LeanAttention against FlashDecoding split-K, FA-2-style and SDPA.
+
+Every row times all methods on the same inputs in the same process, and reports each baseline's time divided by
+LeanAttention's (> 1 means LeanAttention is faster). On a GPU the methods are the Triton kernels of
+``prover.attention.triton_kernel`` plus ``torch.nn.functional.scaled_dot_product_attention``, and each is also
+reported as achieved bandwidth and as a fraction of the HBM roofline (KV bytes = 2*B*L*H_kv*d*bytes_per_elem over
+the device's bandwidth; H200: 4.8 TB/s). On a CPU the methods are the PyTorch versions (the LeanAttention reference
+walks its schedule in Python), so CPU ratios only show the harness works: they say nothing about GPU kernels.
+
+    python benchmarks/decode_attention.py --quick              # < 1 min on CPU
+    python benchmarks/decode_attention.py --contexts 1k 16k 128k 512k --batches 1 4 16 --ragged --out bench.jsonl
+
+Shape defaults follow the LeanAttention paper's decode setting: H_q=32, H_kv=8, d=128.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from prover.attention import default_num_programs, lean_attention_decode  # noqa: E402
+from prover.attention.baselines import fa2_decode_torch, sdpa_decode, split_k_decode_torch  # noqa: E402
+from prover.attention.schedule import default_block_n  # noqa: E402
+
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+def parse_size(text: str) -> int:
+    """'4k' -> 4096, '512K' -> 524288, '1000' -> 1000."""
+    t = text.strip().lower()
+    try:
+        return int(t[:-1]) * 1024 if t.endswith("k") else int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad context length {text!r}: use e.g. 1024 or 4k") from None
+
+
+def time_fn(fn: Callable[[], torch.Tensor], device: torch.device, warmup: int, reps: int) -> float:
+    """Median seconds per call."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        if device.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize()
+            times.append(start.elapsed_time(end) / 1e3)
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def methods(device: torch.device, num_programs: int, block_n: int, num_sms: int):
+    """name -> fn(q, k, v, lens, scale) for this device."""
+    if device.type == "cuda":
+        from prover.attention.triton_kernel import (
+            fa2_decode_triton,
+            flash_decoding_num_splits,
+            split_k_decode_triton,
+        )
+
+        def split_k(q, k, v, lens, scale):
+            tiles = -(-k.shape[2] // block_n)
+            s = flash_decoding_num_splits(q.shape[0] * k.shape[1], tiles, num_sms)
+            return split_k_decode_triton(q, k, v, lens, scale=scale, block_n=block_n, num_splits=s)
+
+        return {
+            "lean": lambda q, k, v, lens, scale: lean_attention_decode(
+                q, k, v, lens, scale=scale, num_programs=num_programs, block_n=block_n, backend="triton"
+            ),
+            "split_k": split_k,
+            "fa2": lambda q, k, v, lens, scale: fa2_decode_triton(q, k, v, lens, scale=scale, block_n=block_n),
+            "sdpa": lambda q, k, v, lens, scale: sdpa_decode(q, k, v, lens, scale=scale),
+        }
+
+    def split_k_cpu(q, k, v, lens, scale):
+        return split_k_decode_torch(q, k, v, lens, scale=scale, num_splits=max(1, num_programs // (q.shape[0] * k.shape[1])))
+
+    return {
+        "lean": lambda q, k, v, lens, scale: lean_attention_decode(
+            q, k, v, lens, scale=scale, num_programs=num_programs, block_n=block_n, backend="reference"
+        ),
+        "split_k": split_k_cpu,
+        "fa2": lambda q, k, v, lens, scale: fa2_decode_torch(q, k, v, lens, scale=scale),
+        "sdpa": lambda q, k, v, lens, scale: sdpa_decode(q, k, v, lens, scale=scale),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny sweep (contexts 1k 4k, batches 1 2, 2 reps)")
+    p.add_argument("--contexts", nargs="+", type=parse_size, help="context lengths (e.g. 1k 64k 512k)")
+    p.add_argument("--batches", nargs="+", type=int, help="batch sizes")
+    p.add_argument("--heads-q", type=int, default=32)
+    p.add_argument("--heads-kv", type=int, default=8)
+    p.add_argument("--head-dim", type=int, default=128)
+    p.add_argument("--dtype", choices=sorted(DTYPES), help="default bf16 on GPU, fp32 on CPU")
+    p.add_argument("--ragged", action="store_true", help="per-sequence lengths uniform in [L/8, L]")
+    p.add_argument("--num-programs", type=int, help="LeanAttention grid (default: SM count / CPU count)")
+    p.add_argument("--block-n", type=int, help="keys per tile (default by head dim)")
+    p.add_argument("--bandwidth-tbs", type=float, default=4.8, help="HBM bandwidth for the roofline (H200: 4.8)")
+    p.add_argument("--reps", type=int, help="timed repetitions per method (median reported)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--out", type=Path, help="append rows to this JSONL file; rows already there are skipped")
+    args = p.parse_args(argv)
+
+    device = torch.device(args.device)
+    gpu = device.type == "cuda"
+    if device.type == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda but no CUDA GPU is visible")
+    if args.heads_q % args.heads_kv:
+        p.error(f"--heads-q ({args.heads_q}) must be a multiple of --heads-kv ({args.heads_kv})")
+    dtype = DTYPES[args.dtype or ("bf16" if gpu else "fp32")]
+    if args.quick:
+        contexts, batches = args.contexts or [1024, 4096], args.batches or [1, 2]
+    elif gpu:
+        contexts = args.contexts or [1024, 4096, 16384, 65536, 131072, 262144, 524288]
+        batches = args.batches or [1, 4, 16]
+    else:
+        contexts, batches = args.contexts or [1024, 4096, 16384], args.batches or [1, 4, 16]
+    reps = args.reps or (20 if gpu else 2 if args.quick else 3)
+    warmup = 3 if gpu else 1
+    num_programs = args.num_programs or default_num_programs(device)
+    num_sms = torch.cuda.get_device_properties(device).multi_processor_count if gpu else num_programs
+    block_n = args.block_n or default_block_n(args.head_dim)
+    fns = methods(device, num_programs, block_n, num_sms)
+    elem = torch.finfo(dtype).bits // 8
+    name = torch.cuda.get_device_name(device) if gpu else "cpu"
+    print(f"device={name} dtype={dtype} H_q={args.heads_q} H_kv={args.heads_kv} d={args.head_dim} "
+          f"G={num_programs} block_n={block_n} ragged={args.ragged} reps={reps}")  # fmt: skip
+
+    writer = None
+    if args.out is not None:
+        from prover.records import JsonlWriter
+
+        writer = JsonlWriter(args.out, key=lambda r: f"{r['device']}|{r['dtype']}|{r['batch']}|{r['context']}|{r['ragged']}")
+
+    header = f"{'B':>3} {'L':>7} " + " ".join(f"{m + ' ms':>11}" for m in fns) + "  " + "  ".join(
+        f"{m}/lean" for m in fns if m != "lean"
+    )
+    if gpu:
+        header += "  " + "  ".join(f"{m} %roof" for m in fns)
+    print(header)
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    for bsz in batches:
+        for length in contexts:
+            key = f"{name}|{dtype}|{bsz}|{length}|{args.ragged}"
+            if writer is not None and writer.done(key):
+                print(f"{bsz:>3} {length:>7}  (already in {args.out})")
+                continue
+            kv_bytes = 2 * bsz * length * args.heads_kv * args.head_dim * elem
+            if gpu and kv_bytes * 1.2 > torch.cuda.mem_get_info(device)[0]:
+                print(f"{bsz:>3} {length:>7}  skipped: {kv_bytes / 2**30:.1f} GiB of KV does not fit")
+                continue
+            shape = (bsz, args.heads_kv, length, args.head_dim)
+            k = torch.randn(shape, generator=gen, dtype=torch.float32).to(device=device, dtype=dtype)
+            v = torch.randn(shape, generator=gen, dtype=torch.float32).to(device=device, dtype=dtype)
+            q = torch.randn(bsz, args.heads_q, args.head_dim, generator=gen).to(device=device, dtype=dtype)
+            if args.ragged:
+                lens = torch.randint(max(1, length // 8), length + 1, (bsz,), generator=gen)
+            else:
+                lens = torch.full((bsz,), length)
+            lens = lens.to(device=device, dtype=torch.int32)
+            used_bytes = 2 * int(lens.sum()) * args.heads_kv * args.head_dim * elem
+            scale = args.head_dim**-0.5
+            truth = fns["sdpa"](q, k, v, lens, scale).float()
+            row = {"device": name, "dtype": str(dtype), "batch": bsz, "context": length, "ragged": args.ragged,
+                   "num_programs": num_programs, "block_n": block_n, "kv_bytes": used_bytes}  # fmt: skip
+            for m, fn in fns.items():
+                call = functools.partial(fn, q, k, v, lens, scale)
+                row[f"{m}_max_err"] = (call().float() - truth).abs().max().item()
+                row[f"{m}_s"] = time_fn(call, device, warmup, reps)
+                if gpu:
+                    row[f"{m}_tbs"] = used_bytes / row[f"{m}_s"] / 1e12
+                    row[f"{m}_roofline"] = row[f"{m}_tbs"] / args.bandwidth_tbs
+            for m in fns:
+                if m != "lean":
+                    row[f"{m}_over_lean"] = row[f"{m}_s"] / row["lean_s"]
+            line = f"{bsz:>3} {length:>7} " + " ".join(f"{row[m + '_s'] * 1e3:>11.3f}" for m in fns) + "  "
+            line += "  ".join(f"{row[m + '_over_lean']:>{len(m) + 5}.2f}" for m in fns if m != "lean")
+            if gpu:
+                line += "  " + "  ".join(f"{100 * row[m + '_roofline']:>{len(m) + 6}.1f}" for m in fns)
+            print(line, flush=True)
+            if writer is not None:
+                writer.write(row)
+            del k, v, q
+    if writer is not None:
+        writer.close()
+    if not gpu:
+        print("CPU run: ratios compare PyTorch stand-ins, not GPU kernels; run on a GPU for kernel figures.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
