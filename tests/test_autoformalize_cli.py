@@ -1,0 +1,202 @@
+"""proofforge-formalize end to end on the offline defaults, with a scripted generator and the scripted
+REPL double injected: results, resume after a crash (no duplicates), bad input, Herald and Abstain evals."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autoformalize.abstain_eval import DEFAULT_LABELLED, abstain_report, load_labelled, statements_match
+from autoformalize.cli import FormalizeConfigError, run_formalize
+from autoformalize.formalizer import FormalizationResult
+from autoformalize.herald_eval import herald_summary, informal_from_prefix, pass_at_k
+from prover.config import REPO_ROOT, compose
+from prover.lean.testing import scripted_verifier
+from prover.llm.testing import ScriptedGenerator
+from prover.records import read_jsonl
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+MINIF2F = SHARED / "data" / "minif2f" / "minif2f.jsonl"
+SORRY = {"messages": [{"severity": "warning", "pos": {"line": 1, "column": 8},
+                       "endPos": {"line": 1, "column": 9}, "data": "declaration uses 'sorry'"}]}
+LABELLED = {row["id"]: row for row in load_labelled()}
+
+
+def _translate(prompt: str) -> str:
+    """Write the reference statement for well-posed labelled items; a junk one for the rest."""
+    name = re.findall(r"\*\*Name\*\*\n(\S+)", prompt)[-1]
+    row = LABELLED.get(name)
+    if row is None:  # a miniF2F item: a plausible statement that type-checks
+        return f"theorem {name} (x : ℝ) (h : x = 1) : x + 0 = 1 := by sorry"
+    if name == "ok_quadratic_roots":  # a realistic failure: type-checks, wrong conclusion, judge fooled
+        return "theorem w (x : ℝ) (h : x ^ 2 - 5 * x + 6 = 0) : x = 2 := by sorry"
+    if name == "bad_vague_large":  # another: an ill-posed claim turned into something Lean accepts
+        return "theorem v : (1000 : ℕ) > 1 := by sorry"
+    if row.get("reference"):
+        return f"```lean4\n{row['reference']} := by sorry\n```"
+    return "theorem g (n : ℕ) (h : glorpic n) : snarfed n := by sorry"
+
+
+def script(prompt: str, sample: int, call: int) -> str:
+    if prompt.rstrip().endswith("**Lean 4 statement**"):
+        return _translate(prompt)
+    if "Explain in plain mathematical English" in prompt:
+        return "A faithful paraphrase."
+    if "Problem B:" in prompt:
+        return "Label: faithful\nScore: 0.8"
+    raise AssertionError(prompt[:80])
+
+
+def _verifier():
+    # unknown identifiers fail; every other statement type-checks with the sorry warning
+    return scripted_verifier([
+        {"match": r"glorpic", "response": {"messages": [{"severity": "error", "pos": {"line": 1, "column": 20},
+                                                         "data": "unknown identifier 'glorpic'"}]}},
+        {"match": r":= by sorry", "response": SORRY},
+    ])
+
+
+@pytest.fixture(scope="module")
+def pool():
+    p = _verifier()
+    yield p
+    p.verify_sync([])
+
+
+def _cfg(tmp_path: Path, *overrides: str):
+    return compose("formalize", [f"out_dir={tmp_path / 'run'}", "lean=scripted", "progress=false",
+                                 "n=2", *overrides])
+
+
+def test_cli_end_to_end_on_defaults(tmp_path, pool) -> None:
+    run = run_formalize(_cfg(tmp_path, "limit=5", "batch_size=2"), generator=ScriptedGenerator(script),
+                        verifier=pool)
+    assert (run / "config.yaml").exists() and (run / "manifest.json").exists()
+    rows = read_jsonl(run / "results.jsonl", FormalizationResult)
+    assert [r.id for r in rows] == [row["id"] for row in load_labelled()[:5]]
+    assert all(r.status == "formalized" for r in rows)
+    assert rows[0].statement == "theorem ok_sq_nonneg (x : ℝ) : 0 ≤ x ^ 2"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["formalized"] == 5 and summary["items"] == 5
+
+
+def test_killed_run_resumes_without_duplicates(tmp_path, pool) -> None:
+    class Crash(RuntimeError):
+        pass
+
+    translate_calls = []
+
+    def crashing(prompt: str, sample: int, call: int) -> str:
+        if prompt.rstrip().endswith("**Lean 4 statement**") and sample == 0:
+            translate_calls.append(call)
+            if len(set(translate_calls)) == 3:  # die in the third batch, after two were written
+                raise Crash("killed")
+        return script(prompt, sample, call)
+
+    cfg = _cfg(tmp_path, "limit=7", "batch_size=2")
+    with pytest.raises(Crash):
+        run_formalize(cfg, generator=ScriptedGenerator(crashing), verifier=pool)
+    out = tmp_path / "run" / "results.jsonl"
+    first = [r["id"] for r in read_jsonl(out)]
+    assert len(first) == 4
+    with out.open("a", encoding="utf-8") as f:  # and a torn half-line, as a kill mid-write leaves
+        f.write('{"id": "ok_am_gm2", "inform')
+
+    gen = ScriptedGenerator(script)
+    run_formalize(cfg, generator=gen, verifier=pool)
+    ids = [r["id"] for r in read_jsonl(out)]
+    assert ids[:4] == first
+    assert sorted(ids) == sorted(row["id"] for row in load_labelled()[:7])
+    assert len(ids) == len(set(ids)) == 7
+    translated = [t for texts, _ in gen.calls for t in texts if t.rstrip().endswith("**Lean 4 statement**")]
+    assert len(translated) == 3  # only the unfinished items were translated again
+
+    # a rerun with a different config must not mix results into this folder
+    with pytest.raises(FormalizeConfigError, match="different config"):
+        run_formalize(_cfg(tmp_path, "limit=7", "n=3"), generator=gen, verifier=pool)
+
+
+def test_bad_input_names_the_file_and_item(tmp_path, pool) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "informal_statement": "x"}\n{"id": "b", "text": "no field"}\n')
+    with pytest.raises(ValueError, match=r"bad.jsonl: item 1 \(b\).*informal_statement"):
+        run_formalize(_cfg(tmp_path, f"input={bad}"), generator=ScriptedGenerator(script), verifier=pool)
+    dup = tmp_path / "dup.jsonl"
+    dup.write_text('{"id": "a", "informal_statement": "x"}\n{"id": "a", "informal_statement": "y"}\n')
+    with pytest.raises(ValueError, match="duplicate item id 'a'"):
+        run_formalize(_cfg(tmp_path, f"input={dup}", "out_dir=" + str(tmp_path / "r2")),
+                      generator=ScriptedGenerator(script), verifier=pool)
+
+
+def test_cli_process_reports_bad_input_in_one_line(tmp_path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json}\n{\"informal_statement\": \"x\"}\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from autoformalize.cli import main; main()", f"input={bad}",
+         f"out_dir={tmp_path / 'run'}", "lean=scripted"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "proofforge-formalize:" in proc.stderr and "bad.jsonl:1" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_abstain_eval_confusion_matrix(tmp_path, pool) -> None:
+    run = run_formalize(_cfg(tmp_path, "mode=abstain_eval", "n=1", "batch_size=12"),
+                        generator=ScriptedGenerator(script), verifier=pool)
+    rep = json.loads((run / "abstain_eval.json").read_text())
+    rows = load_labelled()
+    n_ok = sum(r["formalizable"] for r in rows)
+    n_bad = len(rows) - n_ok
+    # every well-posed item but one is formalized to its reference; the quadratic is formalized wrongly;
+    # every ill-posed item is abstained on (unknown identifiers) except the one Lean accepted
+    assert rep["matrix"]["formalizable"] == {"faithful": n_ok - 1, "unfaithful": 1, "abstained": 0}
+    assert rep["matrix"]["not_formalizable"] == {"faithful": 0, "unfaithful": 1, "abstained": n_bad - 1}
+    assert rep["rates"]["abstain_rate_not_formalizable"] == pytest.approx((n_bad - 1) / n_bad)
+    assert rep["rates"]["wrong_rate_formalizable"] == pytest.approx(1 / n_ok)
+    cells = {i["id"]: i["column"] for i in rep["items"]}
+    assert cells["ok_quadratic_roots"] == "unfaithful" and cells["bad_vague_large"] == "unfaithful"
+    assert n_bad >= 8 and len(rows) >= 20  # the labelled set really has ill-posed rows
+
+
+def test_abstain_report_needs_every_item_and_matches_statements() -> None:
+    assert statements_match("theorem a (x : ℝ) : 0 ≤ x ^ 2 := by sorry", "theorem b (x : ℝ) :  0 ≤ x ^ 2")
+    assert not statements_match("theorem a (x : ℤ) : 0 ≤ x ^ 2", "theorem b (x : ℝ) : 0 ≤ x ^ 2")
+    with pytest.raises(ValueError, match="no result for labelled item"):
+        abstain_report(load_labelled(DEFAULT_LABELLED)[:2], [])
+
+
+def test_herald_eval_on_minif2f(tmp_path, pool) -> None:
+    run = run_formalize(
+        _cfg(tmp_path, "mode=herald_eval", f"herald_eval.input={MINIF2F}", "limit=3", "n=2",
+             "herald_eval.ks=[1,2,8]"),
+        generator=ScriptedGenerator(script), verifier=pool)
+    rep = json.loads((run / "herald_eval.json").read_text())
+    assert rep["problems"] == 3 and rep["samples_per_problem"] == 2
+    assert rep["typecheck_rate"] == 1.0 and rep["judged_faithful_rate"] == 1.0
+    assert set(rep["pass_at_k_faithful"]) == {"1", "2"}  # k > n is dropped
+    assert "no proofs attempted" in rep["note"]
+    rows = read_jsonl(run / "results.jsonl")
+    test_rows = [json.loads(x) for x in MINIF2F.read_text().splitlines() if '"split": "test"' in x]
+    assert [r["id"] for r in rows] == [t["name"] for t in test_rows[:3]]  # split=test by default
+    assert rows[0]["informal"] == informal_from_prefix(test_rows[0]["informal_prefix"])
+    assert rows[0]["header"] == test_rows[0]["header"]
+
+
+def test_pass_at_k_and_summary_counts() -> None:
+    assert pass_at_k(4, 0, 1) == 0.0 and pass_at_k(4, 4, 1) == 1.0
+    assert pass_at_k(4, 1, 1) == pytest.approx(0.25) and pass_at_k(4, 1, 2) == pytest.approx(0.5)
+    from autoformalize.formalizer import CandidateStatement
+
+    r = FormalizationResult(id="a", informal="x", status="abstained", n_samples=4, candidates=[
+        CandidateStatement("theorem a : True", [0, 2], typechecks=True, judge_label="unfaithful"),
+        CandidateStatement(None, [1, 3]),
+    ])
+    s = herald_summary([r], threshold=0.5, ks=[1, 4])
+    assert s["typecheck_rate"] == 1.0 and s["judged_faithful_rate"] == 0.0
+    assert s["pass_at_k_typecheck"]["1"] == pytest.approx(0.5) and s["pass_at_k_faithful"]["4"] == 0.0
