@@ -133,3 +133,11 @@ async def test_search_resumes_in_a_new_session_after_a_rejected_completion():
     assert out.meta["sessions"] == 2
     assert out.meta["tactic_calls"] == 5  # simp, rw, omega; then rw replayed in session 2, rfl
     assert [vd.status for vd in out.verdicts] == ["failed", "proved"]
+
+
+async def test_a_header_that_kills_the_repl_ends_the_search_with_a_reason():
+    crash = {"match": r"^import Mathlib$", "die": True}
+    async with scripted_verifier([crash]) as v:
+        out = await BestFirstSearch(ScriptedGenerator(model), v).aprove(P, Budget(expansions=2))
+    assert not out.proved and out.meta["tree"] == []
+    assert out.meta["stopped"].startswith("no tactic session")

@@ -21,6 +21,7 @@ score, status) is stored in ``Outcome.meta["tree"]`` for the notebooks to draw.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import heapq
 import itertools
@@ -181,8 +182,14 @@ class BestFirstSearch(Strategy):
             stop=list(self.sampling.stop)
             + [x for x in tactic_stop_strings(self.prompt_style) if x not in self.sampling.stop],
         )
+        stack = contextlib.AsyncExitStack()
         try:
-            async with self.pool.session(st.split.header) as s:
+            s = await stack.enter_async_context(self.pool.session(st.split.header))
+        except RuntimeError as e:  # the header does not elaborate, or no worker could start
+            st.meta["stopped"] = f"no tactic session: {str(e)[:300]}"
+            return []
+        try:
+            async with stack:
                 if not st.nodes:
                     resp = await s.command(st.split.body)
                     err = _root_problem(resp)
