@@ -82,7 +82,11 @@ def argv_from_config(serve_cfg: Mapping[str, Any], model_cfg: Mapping[str, Any],
 
 def vllm_executable() -> str:
     """The ``vllm`` CLI, or a one-sentence error saying how to install it."""
-    if importlib.util.find_spec("vllm") is None:
+    try:
+        missing = sys.modules.get("vllm", False) is None or importlib.util.find_spec("vllm") is None
+    except (ValueError, ImportError):
+        missing = True
+    if missing:
         raise BackendUnavailable(VLLM_MISSING)
     exe = shutil.which("vllm") or os.path.join(os.path.dirname(sys.executable), "vllm")
     if not os.path.exists(exe):

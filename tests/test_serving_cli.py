@@ -1,0 +1,71 @@
+"""proofforge-serve: the vllm serve command line (without vLLM), the Hydra app, its errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from prover.config import compose, to_container
+from prover.llm.errors import BackendUnavailable
+from prover.llm.random_model import build_random_llama
+from prover.serving.cli import serve
+from prover.serving.vllm_launch import argv_from_config, build_vllm_argv, vllm_executable
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_build_vllm_argv_selects_lean_attention():
+    argv = build_vllm_argv("org/model", host="0.0.0.0", port=9001, served_model_name="m", max_num_seqs=8,
+                           max_model_len=4096, tensor_parallel_size=2, seed=1, extra_args=["--enforce-eager"])
+    assert argv[:3] == ["vllm", "serve", "org/model"]
+    pairs = dict(zip(argv[3::2], argv[4::2], strict=False))
+    assert pairs["--attention-backend"] == "CUSTOM"
+    assert pairs["--host"] == "0.0.0.0" and pairs["--port"] == "9001" and pairs["--served-model-name"] == "m"
+    assert pairs["--max-num-seqs"] == "8" and pairs["--max-model-len"] == "4096"
+    assert pairs["--tensor-parallel-size"] == "2" and pairs["--seed"] == "1"
+    assert "--enable-prefix-caching" in argv and argv[-1] == "--enforce-eager"
+    plain = build_vllm_argv("m", attention_backend=None, tensor_parallel_size=1)
+    assert "--attention-backend" not in plain and "--tensor-parallel-size" not in plain
+
+
+def test_argv_from_the_serve_config():
+    cfg = compose("serve", ["backend=vllm", "model=goedel_prover_v2_8b", "port=9100", "max_batch_size=64",
+                            "vllm_args=[--enforce-eager]"])
+    argv = argv_from_config(to_container(cfg), to_container(cfg.model), "Goedel-LM/Goedel-Prover-V2-8B")
+    joined = " ".join(argv)
+    assert joined.startswith("vllm serve Goedel-LM/Goedel-Prover-V2-8B --host 127.0.0.1 --port 9100")
+    for flag in ("--attention-backend CUSTOM", "--served-model-name Goedel-LM/Goedel-Prover-V2-8B",
+                 "--max-num-seqs 64", "--max-model-len 40960", "--dtype bfloat16", "--enforce-eager"):
+        assert flag in joined
+
+
+def test_missing_vllm_is_one_sentence(monkeypatch):
+    monkeypatch.setitem(sys.modules, "vllm", None)
+    with pytest.raises(BackendUnavailable, match=r"^vLLM is not installed: pip install 'proofforge\[vllm\]'$"):
+        vllm_executable()
+
+
+def test_cli_without_vllm_exits_with_the_message(tmp_path):
+    code = "import sys; sys.modules['vllm'] = None; from prover.serving.cli import main; main()"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, "-c", code, "backend=vllm", "model=deepseek_prover_v15_rl",
+                        f"hydra.run.dir={tmp_path}"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert r.stderr.strip() == "proofforge-serve: vLLM is not installed: pip install 'proofforge[vllm]'"
+    assert (tmp_path / "config.yaml").exists()
+
+
+def test_dry_run_builds_the_hf_server_and_saves_its_config(tmp_path, monkeypatch, capsys):
+    model = build_random_llama(tmp_path / "model")
+    monkeypatch.chdir(tmp_path)
+    cfg = compose("serve", [f"model.path={model}", "model.attn_implementation=sdpa", "dry_run=true", "port=8123"])
+    assert serve(cfg) == 0
+    out = capsys.readouterr().out
+    assert "Serving tiny at http://127.0.0.1:8123/v1" in out and "attention: sdpa" in out
+    saved = OmegaConf.load(tmp_path / "config.yaml")
+    assert saved.model.path == str(model) and saved.port == 8123
