@@ -16,7 +16,6 @@ through :meth:`LeanPool.session`; its results are never final verdicts.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import os
 import threading
@@ -46,14 +45,31 @@ from prover.records import Candidate, Message, Verdict
 ALLOCATION_FAILURES = ("failed to create thread", "bad_alloc", "Cannot allocate memory")
 
 
-_LIVE_POOLS: weakref.WeakSet[LeanPool] = weakref.WeakSet()
+class _Runtime:
+    """What must be cleaned up even if the pool object is dropped unclosed: workers and the loop thread."""
+
+    def __init__(self) -> None:
+        self.workers: dict[int, Worker] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread: threading.Thread | None = None
 
 
-@atexit.register
-def _kill_leftovers() -> None:
-    """At interpreter exit, kill the process groups of pools nobody closed."""
-    for pool in list(_LIVE_POOLS):
-        pool.kill_all_now()
+def _finalize(rt: _Runtime) -> None:
+    """Runs when an unclosed pool is garbage-collected or at interpreter exit: kill its process groups."""
+    for w in list(rt.workers.values()):
+        w.repl.kill_now()
+    loop = rt.loop
+    if loop is not None and not loop.is_closed():
+        with contextlib.suppress(RuntimeError):
+            asyncio.run_coroutine_threadsafe(_shutdown(rt, loop), loop)
+
+
+async def _shutdown(rt: _Runtime, loop: asyncio.AbstractEventLoop) -> None:
+    """Reap the killed processes and close their transports on their own loop, then stop it."""
+    workers = list(rt.workers.values())
+    rt.workers.clear()
+    await asyncio.gather(*(w.repl.close() for w in workers), return_exceptions=True)
+    loop.stop()
 
 
 def resolve_repl(project_dir: str | os.PathLike[str] | None, mathlib: bool | str = "auto") -> tuple[list[str], Path]:
@@ -159,12 +175,11 @@ class LeanPool(Verifier):
         self._busy: set[int] = set()  # ids of workers handed out
         self._count = 0  # live workers plus workers being started
         self._cond: asyncio.Condition | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._rt = _Runtime()
+        self._all = self._rt.workers
         self._thread_lock = threading.Lock()
-        _LIVE_POOLS.add(self)
+        weakref.finalize(self, _finalize, self._rt)
         self._closing = False
-        self._all: dict[int, Worker] = {}
         self.stats = {"started": 0, "retired": 0, "evicted": 0, "timeouts": 0, "crashes": 0}
 
     # ------------------------------------------------------------------ workers
@@ -184,7 +199,8 @@ class LeanPool(Verifier):
 
     def _ensure_thread(self) -> asyncio.AbstractEventLoop:
         with self._thread_lock:
-            if self._loop is None or self._thread is None or not self._thread.is_alive():
+            rt = self._rt
+            if rt.loop is None or rt.thread is None or not rt.thread.is_alive():
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
 
@@ -194,17 +210,17 @@ class LeanPool(Verifier):
                     loop.run_forever()
                     loop.close()
 
-                self._thread = threading.Thread(target=run, name="proofforge-lean-pool", daemon=True)
-                self._thread.start()
+                rt.thread = threading.Thread(target=run, name="proofforge-lean-pool", daemon=True)
+                rt.thread.start()
                 ready.wait()
-                self._loop = loop
+                rt.loop = loop
                 self._cond = None
-            return self._loop
+            return rt.loop
 
     def _stop_thread(self) -> None:
         with self._thread_lock:
-            loop, thread = self._loop, self._thread
-            self._loop, self._thread = None, None
+            loop, thread = self._rt.loop, self._rt.thread
+            self._rt.loop, self._rt.thread = None, None
         if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
             if thread is not threading.current_thread():
@@ -439,7 +455,7 @@ class LeanPool(Verifier):
     async def aclose(self) -> None:
         """Kill every REPL process, reap it and stop the pool's loop thread. Safe to call twice;
         the pool stays usable (workers start again lazily)."""
-        if self._loop is None:
+        if self._rt.loop is None:
             return
         try:
             await self._call(self._close_workers())
