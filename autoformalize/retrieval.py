@@ -363,7 +363,7 @@ class DeclarationRetriever:
     """Declarations plus an encoder and a LeanVec index: ``search(informal, k) -> [Declaration]``.
 
     The OOD projection is trained with the declarations' informal views (docstrings, else their names
-    in words) as the query sample and their formal views (name and signature) as the data.
+    in words) as the query sample and their indexed views (name, signature, docstring) as the data.
     """
 
     def __init__(
@@ -379,7 +379,8 @@ class DeclarationRetriever:
             raise RetrievalError("no declarations to index")
         self.declarations = list(declarations)
         self.encoder = encoder or HashingEncoder()
-        data = self.encoder.encode([d.formal_text() for d in self.declarations])
+        # the index embeds name, type and docstring (what Herald's retrieval context shows)
+        data = self.encoder.encode([f"{d.formal_text()} {d.docstring}".strip() for d in self.declarations])
         train_q = self.encoder.encode([d.informal_text() for d in self.declarations]) \
             if projection == "ood" else None
         self.index = LeanVecIndex(data, min(reduced_dim, data.shape[1]), projection=projection,

@@ -110,6 +110,6 @@ def test_declaration_retriever_finds_the_relevant_declaration():
         Declaration("Even.add", signature="(ha : Even a) (hb : Even b) : Even (a + b)",
                     docstring="The sum of two even numbers is even."),
     ]
-    r = DeclarationRetriever(decls, HashingEncoder(dim=512), reduced_dim=64, projection="ood")
+    r = DeclarationRetriever(decls, HashingEncoder(dim=256), reduced_dim=32, projection="ood")
     assert r.search("every prime number is at least two", k=1)[0].name == "Nat.Prime.two_le"
     assert r.search("square root non-negative", k=1)[0].name == "Real.sqrt_nonneg"
