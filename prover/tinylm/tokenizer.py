@@ -1,0 +1,43 @@
+"""A small byte-level BPE for the tiny corpus, wrapped as a ``PreTrainedTokenizerFast``.
+
+Byte-level so that any Lean text (unicode binders, ``ℕ``, ``⟨⟩``, indentation) round-trips, and
+small (~1k merges) because the corpus language is small; a big general vocabulary would spend most
+of the tiny model's parameters on embeddings it never uses. The post-processor prepends ``<s>`` so
+any consumer calling ``tokenizer(prompt)`` gets exactly the ids the model was trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from transformers import PreTrainedTokenizerFast
+
+BOS, EOS, PAD = "<s>", "</s>", "<pad>"
+SPECIAL_TOKENS = [PAD, BOS, EOS]
+MIN_VOCAB = 256 + len(SPECIAL_TOKENS)
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE with ``vocab_size`` entries (at least the 256 bytes plus specials)."""
+    if vocab_size < MIN_VOCAB:
+        raise ValueError(f"tokenizer vocab_size must be >= {MIN_VOCAB} (256 bytes + specials), got {vocab_size}")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    # Trained from an in-memory list so the merges depend only on the (seeded) corpus.
+    tok.train_from_iterator(list(texts), trainer=trainer)
+    bos_id = tok.token_to_id(BOS)
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, bos_id)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD, padding_side="left",
+        clean_up_tokenization_spaces=False, model_max_length=4096,
+    )

@@ -1,0 +1,363 @@
+"""``proofforge-train-tiny``: train the tiny offline prover on the simplified Lean corpus.
+
+A nanoGPT-style loop (AdamW, warmup + cosine LR, gradient clipping) over a small
+``LlamaForCausalLM``, with the loss on completion tokens only, so the model learns to write
+proofs rather than to repeat prompts. Everything that decides the result is a function of the
+seed and the step: the corpus, the tokenizer, the initial weights and the batch drawn at each step.
+So a training killed at any point and rerun with the same ``out_dir`` continues from its last
+checkpoint and ends with the same weights as an uninterrupted run (same thread count).
+
+Output (``out_dir``): HF checkpoint (``config.json``, ``model.safetensors``, tokenizer files,
+``generation_config.json``), ``train_config.yaml`` (the resolved config), ``corpus/*.jsonl`` and,
+written last, ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from prover.config import cache_dir, config_dir, to_container
+
+CHECKPOINT = "checkpoint"
+STATE_FILE = "state.pt"
+CONFIG_FILE = "train_config.yaml"
+METRICS_FILE = "metrics.json"
+#: Config keys that do not change the trained weights, so a rerun may differ in them.
+NON_TRAINING_KEYS = ("out_dir", "eval", "train.stop_after", "train.checkpoint_every", "train.log_every")
+
+
+class TrainConfigError(ValueError):
+    """The training config is unusable; the message names the offending field."""
+
+
+def default_out_dir() -> Path:
+    return cache_dir() / "tinylm"
+
+
+def resolve_out_dir(cfg: dict[str, Any]) -> Path:
+    return Path(cfg.get("out_dir") or default_out_dir()).expanduser().resolve()
+
+
+def _validate(cfg: dict[str, Any]) -> None:
+    arch, tr = cfg["arch"], cfg["train"]
+    if arch["hidden_size"] % arch["num_attention_heads"]:
+        raise TrainConfigError(
+            f"arch.hidden_size ({arch['hidden_size']}) must be divisible by arch.num_attention_heads "
+            f"({arch['num_attention_heads']})"
+        )
+    if arch["num_attention_heads"] % arch["num_key_value_heads"]:
+        raise TrainConfigError("arch.num_attention_heads must be a multiple of arch.num_key_value_heads")
+    for key in ("steps", "batch_size", "checkpoint_every", "log_every"):
+        if int(tr[key]) < 1:
+            raise TrainConfigError(f"train.{key} must be >= 1, got {tr[key]}")
+    if tr["lr"] <= 0:
+        raise TrainConfigError(f"train.lr must be > 0, got {tr['lr']}")
+    if cfg["corpus"]["train"] < 1:
+        raise TrainConfigError("corpus.train must be >= 1")
+
+
+def _training_view(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The config without keys that do not affect the weights (compared on resume)."""
+    view = json.loads(json.dumps(cfg))
+    for dotted in NON_TRAINING_KEYS:
+        *parents, leaf = dotted.split(".")
+        node = view
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(leaf, None)
+    return view
+
+
+def _check_or_save_config(out: Path, cfg: dict[str, Any]) -> None:
+    path = out / CONFIG_FILE
+    if path.is_file():
+        old = to_container(OmegaConf.load(path))
+        if _training_view(old) != _training_view(cfg):
+            a, b = _training_view(old), _training_view(cfg)
+            diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            raise TrainConfigError(
+                f"{out} already holds a tiny model trained with a different config (differs in: {', '.join(diff)}); "
+                "use another out_dir or delete that folder"
+            )
+    OmegaConf.save(OmegaConf.create(cfg), path)
+
+
+@contextlib.contextmanager
+def deterministic_torch(threads: int) -> Iterator[None]:
+    """Fixed threads and deterministic kernels for the duration of training, restored afterwards
+    (the process may be a test session or a notebook that wants its own settings back)."""
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(max(1, int(threads)))
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(old_det)
+        torch.set_num_threads(old_threads)
+
+
+def lr_at(step: int, tr: dict[str, Any]) -> float:
+    """Linear warmup then cosine decay to ``lr * min_lr_frac`` (nanoGPT's schedule)."""
+    lr, warm, total = float(tr["lr"]), int(tr["warmup_steps"]), int(tr["steps"])
+    min_lr = lr * float(tr["min_lr_frac"])
+    if step < warm:
+        return lr * (step + 1) / warm
+    progress = (step - warm) / max(1, total - warm)
+    return min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (lr - min_lr)
+
+
+class BatchOrder:
+    """The examples of step ``s`` as a pure function of (seed, s).
+
+    Each epoch is a fresh seeded permutation; within chunks of ``bucket`` batches the examples
+    are sorted by length before batching (less padding, so fewer wasted FLOPs on CPU), and the
+    batches are then shuffled. Being a function of the step, not of an iterator's state, is what
+    makes resume exact. A last partial batch of each epoch is dropped.
+    """
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int, bucket: int = 16) -> None:
+        if len(lengths) < batch_size:
+            raise TrainConfigError(f"train.batch_size ({batch_size}) exceeds the {len(lengths)} training examples")
+        self.lengths, self.batch_size, self.seed, self.bucket = lengths, batch_size, seed, bucket
+        self.per_epoch = len(lengths) // batch_size
+        self._cache: dict[int, list[list[int]]] = {}
+
+    def _batches(self, epoch: int) -> list[list[int]]:
+        if epoch not in self._cache:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            bs, n = self.batch_size, len(self.lengths)
+            usable = torch.randperm(n, generator=g).tolist()[: n - n % bs]
+            chunk = bs * self.bucket
+            batches: list[list[int]] = []
+            for i in range(0, len(usable), chunk):
+                part = sorted(usable[i : i + chunk], key=lambda j: self.lengths[j])
+                batches += [part[k : k + bs] for k in range(0, len(part), bs)]
+            order = torch.randperm(len(batches), generator=g).tolist()
+            self._cache = {epoch: [batches[o] for o in order]}
+        return self._cache[epoch]
+
+    def __call__(self, step: int) -> list[int]:
+        epoch, k = divmod(step, self.per_epoch)
+        return self._batches(epoch)[k]
+
+
+def encode(tokenizer: Any, prompt: str, completion: str) -> tuple[list[int], list[int]]:
+    """Prompt and completion tokenized separately (as at inference, where only the prompt is given),
+    then ``</s>``; labels mask the prompt so the loss is on the completion only."""
+    p = tokenizer(prompt)["input_ids"]
+    c = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    return p + c, [-100] * len(p) + c
+
+
+def collate(items: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(ids) for ids, _ in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(items), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    for i, (x, y) in enumerate(items):
+        ids[i, : len(x)] = torch.tensor(x)
+        labels[i, : len(y)] = torch.tensor(y)
+        mask[i, : len(x)] = 1
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def _write_corpus(out: Path, corpus: Any) -> None:
+    folder = out / "corpus"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("train", corpus.train), ("heldout", corpus.heldout),
+                       ("corrector_train", corpus.corrector_train), ("corrector_heldout", corpus.corrector_heldout)):
+        tmp = folder / f"{name}.jsonl.tmp"
+        with tmp.open("w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
+        os.replace(tmp, folder / f"{name}.jsonl")
+
+
+def _build_model(cfg: dict[str, Any], tokenizer: Any) -> Any:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    arch = dict(cfg["arch"])
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        attention_dropout=0.0,
+        rms_norm_eps=1e-5,
+        **arch,
+    )
+    torch.manual_seed(int(cfg["seed"]))
+    model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = tokenizer.bos_token_id
+    return model
+
+
+def _optimizer(model: Any, tr: dict[str, Any]) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": float(tr["weight_decay"])}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=float(tr["lr"]), betas=(0.9, 0.95), foreach=False)
+
+
+def _save_state(out: Path, model: Any, opt: torch.optim.Optimizer, step: int, extra: dict[str, Any]) -> None:
+    folder = out / CHECKPOINT
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (STATE_FILE + ".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, **extra}, tmp)
+    os.replace(tmp, folder / STATE_FILE)
+
+
+def is_trained(path: str | Path) -> bool:
+    """A finished checkpoint dir: weights, config and tokenizer, and (for our own runs) metrics written last."""
+    p = Path(path)
+    has_model = (p / "config.json").is_file() and any((p / w).is_file() for w in ("model.safetensors", "pytorch_model.bin"))
+    has_tok = (p / "tokenizer.json").is_file() or (p / "tokenizer_config.json").is_file()
+    ours_unfinished = (p / CONFIG_FILE).is_file() and not (p / METRICS_FILE).is_file()
+    return has_model and has_tok and not ours_unfinished
+
+
+def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
+    """Train (or resume, or find already trained) the tiny model described by ``cfg``; returns its dir."""
+    from transformers import AutoTokenizer
+
+    from prover.tinylm.corpus import build_corpus
+    from prover.tinylm.evaluate import evaluate_model, summary_line
+    from prover.tinylm.tokenizer import train_tokenizer
+
+    cfg = to_container(cfg)
+    _validate(cfg)
+    out = resolve_out_dir(cfg)
+    cfg["out_dir"] = str(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_or_save_config(out, cfg)
+    if is_trained(out):
+        print(f"tinylm: {out} is already trained (metrics in {out / METRICS_FILE})")
+        return out
+
+    seed, tr, cc = int(cfg["seed"]), cfg["train"], cfg["corpus"]
+    with deterministic_torch(int(cfg.get("threads", 2))):
+        corpus = build_corpus(
+            n_train=int(cc["train"]), n_heldout=int(cc["heldout"]), n_corrector=int(cc["corrector"]),
+            n_corrector_heldout=int(cc.get("corrector_heldout", 0)), seed=seed,
+            mathlib_frac=float(cc["mathlib_frac"]), holdout_mod=int(cc["holdout_mod"]),
+            heldout_templates=list(cc.get("heldout_templates") or []),
+        )
+        _write_corpus(out, corpus)
+        if (out / "tokenizer.json").is_file():  # an interrupted run already trained and saved it
+            tokenizer = AutoTokenizer.from_pretrained(out)
+        else:
+            tokenizer = train_tokenizer(corpus.texts(), int(cfg["tokenizer"]["vocab_size"]))
+            tokenizer.save_pretrained(out)
+
+        max_len = int(cfg["arch"]["max_position_embeddings"])
+        data = [encode(tokenizer, ex.prompt(), ex.completion()) for ex in [*corpus.train, *corpus.corrector_train]]
+        too_long = sum(len(ids) > max_len for ids, _ in data)
+        if too_long:
+            raise TrainConfigError(
+                f"{too_long} training examples exceed arch.max_position_embeddings={max_len} tokens; raise it"
+            )
+
+        model = _build_model(cfg, tokenizer)
+        opt = _optimizer(model, tr)
+        order = BatchOrder([len(ids) for ids, _ in data], int(tr["batch_size"]), seed)
+        start, seconds, curve = 0, 0.0, []
+        state_path = out / CHECKPOINT / STATE_FILE
+        if state_path.is_file():
+            state = torch.load(state_path, map_location="cpu", weights_only=False)
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            start, seconds, curve = int(state["step"]), float(state["seconds"]), list(state["curve"])
+            print(f"tinylm: resuming {out} from step {start}/{tr['steps']}")
+
+        steps, every = int(tr["steps"]), int(tr["checkpoint_every"])
+        stop_at = steps if tr.get("stop_after") is None else min(steps, start + int(tr["stop_after"]))
+        n_params = sum(p.numel() for p in model.parameters())
+        model.train()
+        bar = tqdm(range(start, stop_at), initial=start, total=steps, desc=f"tinylm ({n_params / 1e6:.2f}M params)")
+        t0 = time.perf_counter()
+        for step in bar:
+            lr = lr_at(step, tr)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            batch = collate([data[i] for i in order(step)], tokenizer.pad_token_id)
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), float(tr["grad_clip"]))
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            if step % int(tr["log_every"]) == 0 or step == steps - 1:
+                curve.append([step, round(loss.item(), 4)])
+                bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.1e}")
+            done = step + 1
+            if done % every == 0 or done == stop_at:
+                _save_state(out, model, opt, done, {"seconds": seconds + time.perf_counter() - t0, "curve": curve})
+        bar.close()
+        seconds += time.perf_counter() - t0
+        if stop_at < steps:
+            print(f"tinylm: stopped after step {stop_at}/{steps} as asked (train.stop_after); rerun to continue")
+            return out
+
+        model.save_pretrained(out, safe_serialization=True)
+        tokenizer.save_pretrained(out)
+        ev = cfg.get("eval") or {}
+        t_eval = time.perf_counter()
+        sets = {
+            "heldout": corpus.heldout,
+            "corrector_heldout": corpus.corrector_heldout,
+            "train_sample": corpus.train[: int(ev.get("train_sample", 100))],
+        }
+        results = evaluate_model(model, tokenizer, sets, int(ev.get("max_new_tokens", 48)), int(ev.get("batch_size", 64)))
+        metrics = {
+            "params": n_params,
+            "steps": steps,
+            "train_examples": len(data),
+            "train_seconds": round(seconds, 1),
+            "eval_seconds": round(time.perf_counter() - t_eval, 1),
+            "threads": torch.get_num_threads(),
+            "final_loss": curve[-1][1] if curve else None,
+            "loss_curve": curve,
+            "eval": results,
+        }
+    tmp = out / (METRICS_FILE + ".tmp")
+    tmp.write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+    os.replace(tmp, out / METRICS_FILE)
+    with contextlib.suppress(FileNotFoundError):
+        (out / CHECKPOINT / STATE_FILE).unlink()
+        (out / CHECKPOINT).rmdir()
+    print(f"tinylm: trained in {seconds:.0f}s -> {out}")
+    print(f"tinylm: {summary_line(results)}")
+    return out
+
+
+@hydra.main(config_path=str(config_dir()), config_name="train_tiny", version_base="1.3")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        train_tiny(cfg)
+    except TrainConfigError as exc:
+        print(f"proofforge-train-tiny: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    """Entry point of ``proofforge-train-tiny`` (Hydra overrides on the command line)."""
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
