@@ -49,6 +49,8 @@ class RunData:
         s = self.summary
         base = f"{s.get('strategy') or '?'} / {s.get('model') or '?'}"
         extra = " ".join(o for o in self.overrides if not o.startswith(("hydra.", "out_dir=")))
+        if len(extra) > 60:
+            extra = extra[:57] + "..."
         return f"{base} [{extra}]" if extra else f"{base} ({self.path.name})"
 
     def group(self, name: str = "all") -> GroupStats | None:
@@ -80,7 +82,11 @@ def load_run(run_dir: str | Path) -> RunData:
 
 
 def _plt():
+    import warnings
+
     import matplotlib
+
+    warnings.filterwarnings("ignore", message="Tight layout not applied")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -126,8 +126,24 @@ def build_components(
     return generator, verifier, strategy, budget
 
 
-def eval_meta(cfg: DictConfig, dataset: Dataset, generator: Generator, strategy: Strategy, budget: Budget) -> dict:
-    """What every Outcome records about the run that made it."""
+def _lean_meta(lean: dict[str, Any]) -> dict[str, Any]:
+    """The verifier's backend and the Lean/Mathlib/REPL pins of the project it runs (doubles say so)."""
+    backend = str(lean.get("backend", "local"))
+    if backend in ("scripted", "replay"):
+        return {"backend": backend, "pins": {"note": f"{backend} REPL double: verdicts are not real Lean"}}
+    return {"backend": backend, "mathlib": lean.get("mathlib", "auto"),
+            "pins": lean_project_pins(lean.get("project_dir"))}
+
+
+def eval_meta(
+    cfg: DictConfig,
+    dataset: Dataset,
+    generator: Generator,
+    strategy: Strategy,
+    budget: Budget,
+    verifier: Verifier | None = None,
+) -> dict:
+    """What every Outcome records about the run that made it (``verifier``: one the caller passed in)."""
     model = to_container(cfg.get("model")) or {}
     prover = to_container(cfg.get("prover")) or {}
     lean = to_container(cfg.get("lean")) or {}
@@ -135,7 +151,9 @@ def eval_meta(cfg: DictConfig, dataset: Dataset, generator: Generator, strategy:
     strategy_name = str(getattr(strategy, "name", "") or prover.get("name", "strategy"))
     return {
         "dataset": dataset.info.to_dict(),
-        "lean": {"backend": lean.get("backend", "local"), "pins": lean_project_pins(lean.get("project_dir"))},
+        "lean": _lean_meta(lean) if verifier is None else {
+            "backend": "injected", "class": type(verifier).__name__,
+            "pins": {"note": "verifier passed in by the caller; the config's lean node was not used"}},
         "model": str(model.get("name") or model.get("path") or getattr(generator, "name", "model")),
         "strategy": strategy_name,
         "budget": asdict(budget),
@@ -248,8 +266,9 @@ async def arun_eval(
     save_config(cfg, run_dir)
     _check_manifest(run_dir, _fingerprint(cfg, dataset))
     owns = verifier is None
+    injected = verifier
     generator, verifier, strategy, budget = build_components(cfg, generator, verifier)
-    meta = eval_meta(cfg, dataset, generator, strategy, budget)
+    meta = eval_meta(cfg, dataset, generator, strategy, budget, injected)
     try:
         with JsonlWriter(run_dir / OUTCOMES, key=lambda d: d["problem"]["name"]) as writer:
             written, errors = await _prove_all(

@@ -67,7 +67,7 @@ def test_scripted_run_end_to_end_and_resume(tmp_path):
     meta = outcomes[0].meta["eval"]
     assert meta["dataset"]["name"] == "demo" and meta["dataset"]["version"] == "core-v4.24"
     assert meta["dataset"]["file"].endswith("demo.jsonl") and meta["dataset"]["split"] == "all"
-    assert "lean" in meta["lean"]["pins"] and meta["strategy"] == "wholeproof"
+    assert meta["lean"]["backend"] == "injected" and meta["strategy"] == "wholeproof"
     assert meta["budget"]["samples"] == 4 and "4 samples/problem" in meta["budget_text"]
     summary = json.loads((out / "summary.json").read_text())
     g = summary["groups"]
@@ -134,6 +134,8 @@ def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
     resumed = load_outcomes(run_dir)
     names = Counter(o.problem.name for o in resumed)
     assert len(names) == 18 and max(names.values()) == 1  # nothing lost, nothing duplicated
+    lean = resumed[0].meta["eval"]["lean"]
+    assert lean["backend"] == "scripted" and "not real Lean" in lean["pins"]["note"]
 
     # the same job uninterrupted (in-process, same generator script and rules without the delay)
     fresh = tmp_path / "fresh"
@@ -198,3 +200,9 @@ def test_main_job_stops_before_anything_expensive_without_lean(monkeypatch, caps
     assert "elan could not be downloaded" in capsys.readouterr().err
     assert main_job.needs_mathlib(["experiment=minif2f_malot"]) is True
     assert main_job.needs_mathlib([]) is False
+
+
+def test_lean_meta_records_project_pins():
+    local = eval_run._lean_meta({"backend": "local", "mathlib": True})
+    assert local["pins"]["lean"].startswith("leanprover/lean4:v") and "mathlib" in local["pins"]
+    assert local["mathlib"] is True
