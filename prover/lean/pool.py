@@ -475,12 +475,23 @@ class LeanPool(Verifier):
         self._busy.clear()
         self._closing = False
 
-    async def _verify_and_close(self, candidates: Sequence[Candidate]) -> list[Verdict]:
-        # verify_sync runs its own event loop; processes must not outlive the call
+    def verify_sync(self, candidates: Sequence[Candidate]) -> list[Verdict]:
+        """Blocking ``verify``, callable with or without a running event loop (scripts, notebooks).
+
+        Workers stay warm between calls (header reuse); :meth:`close` or :meth:`aclose` ends them.
+        """
+        loop = self._ensure_thread()
+        return asyncio.run_coroutine_threadsafe(self._verify_all(list(candidates)), loop).result()
+
+    def close(self) -> None:
+        """Blocking :meth:`aclose`."""
+        loop = self._rt.loop
+        if loop is None:
+            return
         try:
-            return await self.verify(candidates)
+            asyncio.run_coroutine_threadsafe(self._close_workers(), loop).result(timeout=60)
         finally:
-            await self.aclose()
+            self._stop_thread()
 
 
 class Session:
