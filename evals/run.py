@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 import time
 import traceback
 from dataclasses import asdict
@@ -107,6 +108,42 @@ def save_config(cfg: DictConfig, run_dir: Path) -> Path:
 # ------------------------------------------------------------------ components
 
 
+class SerializedGenerator(Generator):
+    """One generate call at a time over a wrapped in-process backend.
+
+    Why: with ``concurrency > 1`` several problems are in flight, so their strategies would
+    call an in-process model (vLLM's ``LLM``, transformers) from several threads at once,
+    which those engines do not support. Verification of the other problems still overlaps.
+    """
+
+    def __init__(self, inner: Generator) -> None:
+        self.inner = inner
+        self.name = getattr(inner, "name", "generator")
+        self._thread_lock = threading.Lock()
+        self._lock: asyncio.Lock | None = None
+
+    def generate(self, prompts, sampling):  # type: ignore[no-untyped-def]
+        with self._thread_lock:
+            return self.inner.generate(prompts, sampling)
+
+    async def agenerate(self, prompts, sampling):  # type: ignore[no-untyped-def]
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            return await self.inner.agenerate(prompts, sampling)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, item: str) -> Any:
+        if item == "inner":
+            raise AttributeError(item)
+        return getattr(self.inner, item)
+
+
+IN_PROCESS_BACKENDS = ("hf", "vllm")
+
+
 def build_components(
     cfg: DictConfig, generator: Generator | None, verifier: Verifier | None
 ) -> tuple[Generator, Verifier, Strategy, Budget]:
@@ -121,6 +158,9 @@ def build_components(
         from prover.llm.factory import build_generator
 
         generator = build_generator(cfg.model)
+        backend = str((cfg.get("model") or {}).get("backend", "hf"))
+        if int(cfg.get("concurrency", 1) or 1) > 1 and backend in IN_PROCESS_BACKENDS:
+            generator = SerializedGenerator(generator)
     strategy = build_strategy(cfg.prover, generator, verifier)
     budget = budget_from_cfg(cfg.prover)
     return generator, verifier, strategy, budget

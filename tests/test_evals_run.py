@@ -206,3 +206,24 @@ def test_lean_meta_records_project_pins():
     local = eval_run._lean_meta({"backend": "local", "mathlib": True})
     assert local["pins"]["lean"].startswith("leanprover/lean4:v") and "mathlib" in local["pins"]
     assert local["mathlib"] is True
+
+
+async def test_serialized_generator_one_call_at_a_time():
+    import asyncio
+
+    from prover.llm.base import SamplingParams
+
+    state = {"now": 0, "max": 0}
+
+    class Slow(ScriptedGenerator):
+        def generate(self, prompts, sampling):
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+            time.sleep(0.05)
+            state["now"] -= 1
+            return super().generate(prompts, sampling)
+
+    gen = eval_run.SerializedGenerator(Slow(lambda t, s, c: "x"))
+    out = await asyncio.gather(*(gen.agenerate([f"p{i}"], SamplingParams()) for i in range(4)))
+    assert state["max"] == 1 and [o[0][0].text for o in out] == ["x"] * 4
+    assert gen.name == "scripted" and gen.calls  # attributes pass through to the wrapped backend
