@@ -271,3 +271,23 @@ def test_pool_serves_one_event_loop_after_another() -> None:
     asyncio.run(pool.aclose())
     assert_no_processes(warm)
     assert pool.pids() == []
+
+
+async def test_an_idle_worker_that_died_is_replaced_not_blamed() -> None:
+    import os
+    import signal
+
+    pool = scripted_verifier([{"match": "ok", "response": {}}])
+    try:
+        assert (await pool.verify([cand("theorem t : True := ok")]))[0].proved
+        (pid,) = pool.pids()
+        os.kill(pid, signal.SIGKILL)  # e.g. the OOM killer, while the worker sits idle
+        for _ in range(100):
+            if pool.pids() != [pid]:
+                break
+            await asyncio.sleep(0.02)
+        (v,) = await pool.verify([cand("theorem u : True := ok")])
+        assert v.proved, v.reason
+        assert pool.stats["started"] == 2
+    finally:
+        await pool.aclose()

@@ -288,17 +288,26 @@ class LeanPool(Verifier):
         """A worker holding ``header``'s env: idle match, else new under the cap, else evict LRU, else wait.
 
         ``fresh=True`` skips idle matches (a retry after an allocation failure wants a new process).
+        Idle workers whose process died meanwhile (OOM killer...) are dropped, never handed out.
         """
+        found: Worker | None = None
         evicted: Worker | None = None
+        dead: list[Worker] = []
         async with self.cond:
             while True:
                 if self._closing:
                     raise RuntimeError("LeanPool is closed")
-                for i in range(len(self._idle) - 1, -1, -1):
-                    if not fresh and self._idle[i].header == header:
-                        w = self._idle.pop(i)
-                        self._busy.add(id(w))
-                        return w
+                for w in [w for w in self._idle if not w.repl.alive]:
+                    self._idle.remove(w)
+                    self._all.pop(id(w), None)
+                    self._count -= 1
+                    dead.append(w)
+                if not fresh:
+                    found = next((w for w in reversed(self._idle) if w.header == header), None)
+                    if found is not None:
+                        self._idle.remove(found)
+                        self._busy.add(id(found))
+                        break
                 if self._count < self.max_workers:
                     self._count += 1
                     break
@@ -307,6 +316,10 @@ class LeanPool(Verifier):
                     self.stats["evicted"] += 1
                     break
                 await self.cond.wait()
+        for w in dead:
+            await w.repl.close()  # reap
+        if found is not None:
+            return found
         if evicted is not None:
             self._all.pop(id(evicted), None)
             await evicted.repl.close()
