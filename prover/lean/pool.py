@@ -368,6 +368,10 @@ class LeanPool(Verifier):
         return v
 
     async def _verify(self, c: Candidate) -> Verdict:
+        try:
+            c.code.encode("utf-8")
+        except UnicodeEncodeError as e:
+            return Verdict("rejected", reason=f"refused: not valid Unicode text ({e.reason} at {e.start})")
         refusal = policy.check_candidate(c.code, c.statement)
         if refusal:
             return Verdict("rejected", reason=refusal)
