@@ -58,7 +58,7 @@ async def test_verdict_flow_proved_failed_rejected_and_in_order() -> None:
         cand("theorem c : 1 = 1 := by sorry", HEADER),
         cand("theorem d : 1 = 1 := by\n  #eval 1"),
         cand("theorem e : 1 = 1 := by env_gone"),
-        cand("theorem f : 1 = 1 := by simp \ud800"),
+        Candidate("p", "theorem f : 1 = 1 := by simp \ud800", id="lone-surrogate"),
     ]
     vs = await run(pool, cands)
     assert [v.status for v in vs] == ["proved", "failed", "failed", "failed", "rejected", "failed", "rejected"]
