@@ -61,22 +61,35 @@ def _iid(candidate_origin: dict[str, Any]) -> bool:
     return (rnd in (0, None)) and agent != "corrector"
 
 
+def _counts(
+    problem: dict[str, Any] | Any, origins: list[dict[str, Any]], statuses: list[str], meta: dict[str, Any]
+) -> SampleCounts:
+    get = problem.get if isinstance(problem, dict) else lambda k, d="": getattr(problem, k, d)
+    strategy = str(meta.get("strategy") or (origins[0].get("strategy", "") if origins else ""))
+    solved = any(s == "proved" for s in statuses)
+    if "bestfirst" in strategy or meta.get("search"):
+        n, c = 1, int(solved)
+    else:
+        iid = [s for o, s in zip(origins, statuses, strict=False) if _iid(o)]
+        n, c = len(iid), sum(s == "proved" for s in iid)
+    return SampleCounts(str(get("name", "")), str(get("split", "")), str(get("source", "")), n, c, solved,
+                        min(len(origins), len(statuses)))
+
+
 def counts_from_outcome(outcome: Outcome) -> SampleCounts:
     """Split an Outcome's attempts into i.i.d. samples (pass@k's n, c) and the overall result.
 
     A search strategy (best-first, or any outcome whose meta says ``search``) is one
     sample per problem: its attempts are not independent.
     """
-    p = outcome.problem
-    pairs = list(zip(outcome.candidates, outcome.verdicts, strict=False))
-    strategy = str(outcome.meta.get("strategy") or (pairs[0][0].origin.get("strategy", "") if pairs else ""))
-    solved = outcome.proved
-    if "bestfirst" in strategy or outcome.meta.get("search"):
-        n, c = 1, int(solved)
-    else:
-        iid = [v for cand, v in pairs if _iid(cand.origin)]
-        n, c = len(iid), sum(v.status == "proved" for v in iid)
-    return SampleCounts(p.name, p.split, p.source, n, c, solved, len(pairs))
+    return _counts(outcome.problem, [c.origin for c in outcome.candidates], [v.status for v in outcome.verdicts],
+                   outcome.meta)
+
+
+def counts_from_record(record: dict[str, Any]) -> SampleCounts:
+    """:func:`counts_from_outcome` on an Outcome's JSON dict (no record objects built: fast summaries)."""
+    return _counts(record["problem"], [c.get("origin", {}) for c in record.get("candidates", [])],
+                   [v.get("status", "") for v in record.get("verdicts", [])], record.get("meta", {}))
 
 
 @dataclass

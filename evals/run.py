@@ -28,11 +28,11 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from evals.data import Dataset, DatasetError, dataset_from_cfg, lean_project_pins
-from evals.passk import budget_description, counts_from_outcome, summarize
+from evals.passk import budget_description, counts_from_record, summarize
 from prover.config import config_dir, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator
-from prover.records import JsonlWriter, Outcome, Problem, read_jsonl
+from prover.records import JsonlWriter, Outcome, Problem, iter_jsonl, read_jsonl
 from prover.search.base import Budget, Strategy
 
 OUTCOMES = "outcomes.jsonl"
@@ -268,12 +268,14 @@ def load_outcomes(run_dir: Path) -> list[Outcome]:
 
 def write_summary(run_dir: Path, problems: list[Problem] | None = None) -> dict[str, Any]:
     """``summary.json`` from the outcomes on disk (only the dataset's problems when given)."""
-    outcomes = load_outcomes(run_dir)
+    path = Path(run_dir) / OUTCOMES
+    records = list(iter_jsonl(path)) if path.exists() else []
     if problems is not None:
         order = {p.name: i for i, p in enumerate(problems)}
-        outcomes = sorted((o for o in outcomes if o.problem.name in order), key=lambda o: order[o.problem.name])
-    meta = outcomes[0].meta.get("eval", {}) if outcomes else {}
-    counts = [counts_from_outcome(o) for o in outcomes]
+        records = sorted((r for r in records if r["problem"]["name"] in order),
+                         key=lambda r: order[r["problem"]["name"]])
+    meta = records[0].get("meta", {}).get("eval", {}) if records else {}
+    counts = [counts_from_record(r) for r in records]
     groups = summarize(counts, meta.get("budget_text", ""))
     summary = {
         "run": str(run_dir),
@@ -283,7 +285,7 @@ def write_summary(run_dir: Path, problems: list[Problem] | None = None) -> dict[
         "strategy": meta.get("strategy", ""),
         "budget": meta.get("budget", {}),
         "budget_text": meta.get("budget_text", ""),
-        "expected_problems": len(problems) if problems is not None else len(outcomes),
+        "expected_problems": len(problems) if problems is not None else len(records),
         "groups": {k: g.to_dict() for k, g in groups.items()},
         "problems": [c.to_dict() for c in counts],
     }

@@ -93,3 +93,10 @@ def test_counts_use_first_round_samples_only():
 def test_budget_description():
     text = budget_description("malot", {"samples": 4, "rounds": 2, "corrections": 2}, {"temperature": 0.8})
     assert text.startswith("malot: 4 samples/problem") and "2 rounds x 2 corrections" in text and "T=0.8" in text
+
+
+def test_counts_from_record_matches_outcome():
+    from evals.passk import counts_from_record
+
+    for o in (_outcome(["failed", "proved", "proved"], [0, 0, 1]), _outcome(["proved"], [0], "bestfirst")):
+        assert counts_from_record(o.to_dict()) == counts_from_outcome(o)
