@@ -200,3 +200,14 @@ def test_pass_at_k_and_summary_counts() -> None:
     s = herald_summary([r], threshold=0.5, ks=[1, 4])
     assert s["typecheck_rate"] == 1.0 and s["judged_faithful_rate"] == 0.0
     assert s["pass_at_k_typecheck"]["1"] == pytest.approx(0.5) and s["pass_at_k_faithful"]["4"] == 0.0
+
+
+def test_separate_judge_model_from_config(tmp_path, pool) -> None:
+    # the injected generator translates; the judge is built from judge_model (a scripted backend that
+    # never accepts), so every type-checking candidate is abstained on
+    run = run_formalize(_cfg(tmp_path, "limit=2", "n=1", "+judge_model.backend=scripted",
+                             "+judge_model.default='Label: unfaithful\nScore: 0.05'"),
+                        generator=ScriptedGenerator(script), verifier=pool)
+    rows = read_jsonl(run / "results.jsonl", FormalizationResult)
+    assert [r.status for r in rows] == ["abstained", "abstained"]
+    assert all(r.candidates[0].typechecks and r.candidates[0].judge_score == pytest.approx(0.05) for r in rows)

@@ -152,3 +152,13 @@ def test_extract_with_repl_adds_used_constants() -> None:
     assert "Nat.lt" in decls["Foo.tiny_zero"].deps
     assert {"Foo.Big", "Foo.Tiny", "Nat.not_lt"} <= set(decls["Foo.big_five"].deps)
     assert "Nat.not_lt" not in decls["Foo.tiny_zero"].deps
+
+
+def test_dojo_extraction_without_lean_dojo_says_what_to_install(monkeypatch) -> None:
+    import sys
+
+    from autoformalize.library import LibraryError, extract_with_dojo
+
+    monkeypatch.setitem(sys.modules, "lean_dojo", None)  # as if not installed
+    with pytest.raises(LibraryError, match="pip install"):
+        extract_with_dojo("https://github.com/x/y", "abc", "Y/Basic.lean")

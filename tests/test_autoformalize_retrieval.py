@@ -113,3 +113,23 @@ def test_declaration_retriever_finds_the_relevant_declaration():
     r = DeclarationRetriever(decls, HashingEncoder(dim=256), reduced_dim=32, projection="ood")
     assert r.search("every prime number is at least two", k=1)[0].name == "Nat.Prime.two_le"
     assert r.search("square root non-negative", k=1)[0].name == "Real.sqrt_nonneg"
+
+
+def test_hf_encoder_on_a_tiny_random_local_model(tmp_path):
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    from autoformalize.retrieval import RetrievalError, build_encoder
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "prime", "number", "even", "sum", "root"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=32)
+    BertModel(cfg).save_pretrained(tmp_path)
+    enc = build_encoder(str(tmp_path))
+    v = enc.encode(["prime number", "even sum", "root"])
+    assert v.shape == (3, 16) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(v, enc.encode(["prime number", "even sum", "root"]), atol=1e-6)  # eval mode
+    with pytest.raises(RetrievalError, match="does not exist"):
+        build_encoder(str(tmp_path / "missing"))
