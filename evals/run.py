@@ -219,7 +219,7 @@ async def _prove_all(
     """Prove the problems not yet in the writer; return (written now, errors)."""
     todo = [p for p in problems if not writer.done(p.name)]
     bar = tqdm(total=len(problems), initial=len(problems) - len(todo), desc="eval", unit="problem",
-               disable=not progress, dynamic_ncols=True)
+               disable=not progress)
     sem = asyncio.Semaphore(max(1, concurrency))
     state = {"written": 0, "proved": 0, "errors": 0}
     lean_missing = _lean_missing_error()
@@ -244,7 +244,7 @@ async def _prove_all(
                 state["written"] += 1
                 state["proved"] += int(outcome.proved)
             bar.update(1)
-            bar.set_postfix(proved=state["proved"], errors=state["errors"])
+            bar.set_postfix(proved=state["proved"], errors=state["errors"], refresh=False)
 
     tasks = [asyncio.ensure_future(one(p)) for p in todo]
     try:
