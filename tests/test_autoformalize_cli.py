@@ -138,7 +138,7 @@ def test_cli_process_reports_bad_input_in_one_line(tmp_path) -> None:
     bad.write_text("{not json}\n{\"informal_statement\": \"x\"}\n")
     proc = subprocess.run(
         [sys.executable, "-c", "from autoformalize.cli import main; main()", f"input={bad}",
-         f"out_dir={tmp_path / 'run'}", "lean=scripted"],
+         f"hydra.run.dir={tmp_path / 'run'}", "lean=scripted"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
