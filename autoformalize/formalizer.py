@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ from prover.llm.base import Generator, SamplingParams
 
 #: miniF2F's header (Lean v4.24 port) without the heartbeat override.
 DEFAULT_HEADER = "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n"
+
+_SORRY_IN_STATEMENT = re.compile(r"(?<![\w.'])(?:sorry|admit)(?![\w'])")
 
 FORMALIZED = "formalized"
 ABSTAINED = "abstained"
@@ -233,6 +236,10 @@ class Formalizer:
             for cs in group:
                 if cs.statement is None:
                     cs.error = "no Lean statement found in the model output"
+                    continue
+                if _SORRY_IN_STATEMENT.search(cs.statement):
+                    # `theorem t : (sorry : Prop)` type-checks with only the sorry warning: not a statement
+                    cs.error = "the statement itself contains sorry/admit"
                     continue
                 to_check.append(cs)
                 candidates.append(statement_candidate(x.id, h, cs.statement, samples=cs.samples))

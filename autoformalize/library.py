@@ -50,7 +50,7 @@ _ITEM = re.compile(
     r"^(?:/--(?P<doc>.*?)-/\s*)?"
     r"(?P<mods>(?:@\[[^\]]*\]\s*)*(?:(?:private|protected|noncomputable|partial|nonrec|unsafe)\s+)*)"
     rf"(?P<kind>{'|'.join(_KINDS)})\b"
-    r"|^(?P<scope>namespace|section|end|noncomputable\s+section)\b[ \t]*(?P<scope_name>[^\s]*)",
+    r"|^(?P<scope>namespace|section|end|noncomputable\s+section|mutual)\b[ \t]*(?P<scope_name>[^\s]*)",
     re.MULTILINE | re.DOTALL,
 )
 _IDENT = re.compile(r"[^\W\d][\w.'!?₀-₉]*")

@@ -19,6 +19,7 @@ RULES = [
     {"match": r"\(h : 2 \* x \+ 3 = 7\) : x = 2 := by sorry", "response": SORRY_WARNING},
     {"match": r": x = 2 ∨ x = 5 := by sorry", "response": SORRY_WARNING},
     {"match": r"\(x : ℝ\) : 0 < x := by sorry", "response": SORRY_WARNING},
+    {"match": r"\(sorry : Prop\)", "response": SORRY_WARNING},  # what real Lean says about it, too
 ]
 
 TRANSLATIONS = {
@@ -31,6 +32,7 @@ TRANSLATIONS = {
     "wrong": ["theorem t (x : ℝ) : x = 2 ∨ x = 5 := by sorry"],  # type-checks but is the wrong problem
     "none": ["theorem t (x : ℝ) : glorp x := by sorry", "nonsense"],
     "weak": ["theorem t (x : ℝ) : 0 < x := by sorry"],
+    "cheat": ["theorem t (x : ℝ) : (sorry : Prop) := by sorry"],
 }
 INFORMAL = {
     "sq": "For every real number x, x squared is non-negative.",
@@ -38,6 +40,7 @@ INFORMAL = {
     "wrong": "If x^2 - 5x + 6 = 0 then x = 2 or x = 3.",
     "none": "Every glorpic number is interesting.",
     "weak": "Every real number is positive.",
+    "cheat": "For every real number x, x squared is non-negative.",
 }
 BACK = [
     (r"0 ≤ x \^ 2", "For every real number x, x squared is non-negative."),
@@ -171,3 +174,11 @@ def test_bad_items_raise_clear_errors(pool) -> None:
         fz.formalize([42])
     with pytest.raises(ValueError, match="threshold"):
         Formalizer(ScriptedGenerator(script), pool, threshold=2.0)
+
+
+def test_statement_containing_sorry_never_counts_as_typechecked(pool) -> None:
+    ver = CountingVerifier(pool)
+    [r] = Formalizer(ScriptedGenerator(script), ver, n=1).formalize(_items("cheat"))
+    assert r.status == ABSTAINED
+    assert ver.calls == [] or ver.calls == [0]  # not even sent to Lean
+    assert not r.candidates[0].typechecks and "contains sorry" in r.candidates[0].error
