@@ -46,13 +46,21 @@ class EvalConfigError(ValueError):
     """The eval cannot start with this config or run folder; the message says what to change."""
 
 
-def _lean_missing_error() -> type[BaseException]:
-    try:
-        from prover.lean.project import LeanMissingError
+def _fatal_errors() -> tuple[type[BaseException], ...]:
+    """Errors that end the whole run with one sentence: no Lean, or a model that cannot be built or reached.
 
-        return LeanMissingError
-    except ImportError:  # the Lean package is optional for pure report/pass@k use
-        return type("LeanMissingErrorUnavailable", (Exception,), {})
+    Anything else a strategy raises is one problem's failure: logged to ``errors.jsonl``, retried on rerun.
+    """
+    from prover.lean.project import LeanMissingError
+    from prover.llm.errors import GeneratorError
+
+    return (LeanMissingError, GeneratorError)
+
+
+def _config_errors() -> tuple[type[BaseException], ...]:
+    from prover.search.factory import ConfigError
+
+    return (DatasetError, EvalConfigError, ConfigError)
 
 
 # -------------------------------------------------------------------- run folder
@@ -222,14 +230,14 @@ async def _prove_all(
                disable=not progress)
     sem = asyncio.Semaphore(max(1, concurrency))
     state = {"written": 0, "proved": 0, "errors": 0}
-    lean_missing = _lean_missing_error()
+    fatal = _fatal_errors()
 
     async def one(problem: Problem) -> None:
         async with sem:
             t0 = time.perf_counter()
             try:
                 outcome = await strategy.aprove(problem, budget)
-            except lean_missing:
+            except fatal:
                 raise
             except Exception as e:  # one problem's failure must not end the run; a rerun retries it
                 state["errors"] += 1
@@ -305,11 +313,16 @@ async def arun_eval(
     run_dir = resolve_run_dir(cfg)
     dataset = dataset_from_cfg(cfg.dataset)  # bad dataset input fails before anything is started
     run_dir.mkdir(parents=True, exist_ok=True)
+    _check_manifest(run_dir, _fingerprint(cfg, dataset))  # before config.yaml is (re)written
     save_config(cfg, run_dir)
-    _check_manifest(run_dir, _fingerprint(cfg, dataset))
-    owns = verifier is None
+    owns, owns_generator = verifier is None, generator is None
     injected = verifier
-    generator, verifier, strategy, budget = build_components(cfg, generator, verifier)
+    try:
+        generator, verifier, strategy, budget = build_components(cfg, generator, verifier)
+    except (*_fatal_errors(), *_config_errors()):
+        raise
+    except ValueError as e:  # a bad lean/model/prover value: one line naming the key, not a traceback
+        raise EvalConfigError(str(e)) from None
     meta = eval_meta(cfg, dataset, generator, strategy, budget, injected)
     try:
         with JsonlWriter(run_dir / OUTCOMES, key=lambda d: d["problem"]["name"]) as writer:
@@ -322,6 +335,8 @@ async def arun_eval(
     finally:
         if owns or close_verifier:
             await verifier.aclose()
+        if owns_generator:
+            generator.close()
     summary = write_summary(run_dir, dataset.problems)
     if cfg.get("report", True):
         from evals.report import write_report
@@ -383,12 +398,9 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _task(cfg: DictConfig) -> None:
-    lean_missing = _lean_missing_error()
     try:
         run_eval(cfg)
-    except lean_missing as e:
-        _fail(str(e))
-    except (DatasetError, EvalConfigError) as e:
+    except (*_fatal_errors(), *_config_errors()) as e:
         _fail(str(e))
 
 

@@ -186,6 +186,21 @@ def test_bad_dataset_is_a_clear_error(tmp_path, capsys):
     assert e.value.code == 2 and "nope.jsonl: no such dataset file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("override,message", [
+    ("model.backend=nope", "unknown model.backend 'nope'"),
+    ("prover.name=nope", "prover.name must be one of"),
+    ("lean.backend=nope", "unknown backend 'nope'"),
+])
+def test_bad_component_config_is_one_line(tmp_path, capsys, override, message):
+    base = [f"out_dir={tmp_path / 'x'}", "model.backend=scripted"]
+    if not override.startswith("lean."):
+        base.append("lean=scripted")
+    with pytest.raises(SystemExit) as e:
+        eval_run._task(compose("eval", [*base, override]))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err and "Traceback" not in err
+
+
 def test_main_job_stops_before_anything_expensive_without_lean(monkeypatch, capsys):
     import prover.main as main_job
     from prover.lean import setup
