@@ -32,6 +32,8 @@ def test_notebook_executes_offline(monkeypatch):
     # the MA-LoT run: failed drafts with Lean's positioned error, then a corrected proof
     assert "simp made no progress" in text and "lean error at 2:2" in text
     assert "proved: True" in text and "verdict: proved" in text
+    # step by step: the corrector's prompt carries Lean's feedback on the failed draft
+    assert "Lean reported:\nsimp made no progress" in text and "[corrector, round 1] proved" in text
     # the best-first tree was searched and drawn
     assert "(root)" in text and "exact h.1" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
