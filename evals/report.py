@@ -119,7 +119,10 @@ def plot_curves(runs: list[RunData], path: Path, group: str = "all") -> Path:
     budgets = sorted({r.summary.get("budget_text", "") for r in runs})
     ax.set_title("pass@k  —  " + "; ".join(b for b in budgets if b)[:90], fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best")
+    else:
+        ax.text(0.5, 0.5, "no outcomes yet", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -148,7 +151,8 @@ def plot_categories(runs: list[RunData], path: Path) -> Path:
     ax.set_ylabel("solved within budget (%)")
     ax.set_ylim(0, 105)
     ax.set_title("per category", fontsize=9)
-    ax.legend(fontsize=7)
+    if cats:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
