@@ -69,3 +69,11 @@ def test_comparison_and_cli(tmp_path, capsys):
     assert "not an eval run folder" in capsys.readouterr().err
     with pytest.raises(ReportError):
         load_run(tmp_path / "nothing")
+
+
+def test_empty_run_still_renders(tmp_path):
+    run = tmp_path / "empty"
+    run.mkdir()
+    (run / OUTCOMES).write_text("")
+    paths = write_report(run)
+    assert "No problem was proved" in paths["html"].read_text() and paths["curve"].exists()
