@@ -192,7 +192,8 @@ def _passk_rows(run: RunData) -> tuple[list[str], list[list[str]]]:
 
 
 def _proved(run: RunData) -> list[tuple[Outcome, Any]]:
-    return [(o, o.first_proof) for o in run.outcomes if o.proved and o.first_proof is not None]
+    proved = [(o, o.first_proof) for o in run.outcomes if o.proved and o.first_proof is not None]
+    return sorted(proved, key=lambda pair: (pair[0].problem.split, pair[0].problem.name))
 
 
 def _provenance(run: RunData) -> list[tuple[str, str]]:
