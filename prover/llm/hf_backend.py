@@ -18,7 +18,7 @@ import torch
 
 from prover.llm.base import Completion, Generator, Prompt, SamplingParams
 from prover.llm.errors import BackendUnavailable, GeneratorError
-from prover.llm.hf_engine import DecodeEngine, RowSpec, RowState, StepCallback, row_generator
+from prover.llm.hf_engine import AdmitCallback, DecodeEngine, RowSpec, RowState, StepCallback, row_generator
 
 LEAN_ATTENTION = "lean_attention"
 
@@ -156,6 +156,7 @@ class HFGenerator(Generator):
         sample_indices: Sequence[int] | None = None,
         on_step: StepCallback | None = None,
         incremental_text: bool = False,
+        admit: AdmitCallback | None = None,
     ) -> list[RowState]:
         """Run rows through the engine (serialised: one batch on the model at a time).
 
@@ -165,7 +166,7 @@ class HFGenerator(Generator):
         idx = list(sample_indices) if sample_indices is not None else [0] * len(rows)
         gens = [row_generator(r.seed, j) for r, j in zip(rows, idx, strict=True)]
         with self._lock:
-            return self.engine.run(rows, on_step=on_step, gens=gens, incremental_text=incremental_text)
+            return self.engine.run(rows, on_step=on_step, gens=gens, incremental_text=incremental_text, admit=admit)
 
     def to_completion(self, prompt_len: int, st: RowState, logprobs: bool) -> Completion:
         return Completion(

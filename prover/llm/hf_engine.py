@@ -5,7 +5,9 @@ to the whole batch, but the server batches *different* requests together, each w
 its own temperature, top_p, stop strings, max_tokens and seed. This loop keeps a
 per-row configuration and a per-row ``torch.Generator`` (so a seeded request gives
 the same text whatever else shares its batch), reports every step to a callback
-(streaming), and drops finished rows from the KV cache. The model forward (and so
+(streaming), drops finished rows from the KV cache, and lets new rows join between
+steps (continuous batching: their prompts are prefilled and their caches left-padded
+into the running batch). The model forward (and so
 the attention implementation, e.g. LeanAttention) is the stock transformers one.
 """
 
@@ -33,6 +35,7 @@ class RowSpec:
     seed: int | None = None
     top_logprobs: int = 0  # how many alternatives to record per step (0: only the chosen token)
     ignore_eos: bool = False
+    incremental: bool = False  # keep RowState.text current every step (a streamed row)
     cancel: threading.Event | None = None  # set it to abort the row (client went away)
 
 
@@ -53,6 +56,8 @@ class RowState:
 
 #: ``on_step(step, states, changed_row_indices)`` is called after every decode step.
 StepCallback = Callable[[int, list[RowState], list[int]], None]
+#: ``admit(n_active) -> [(row, generator), ...]`` offers new rows between decode steps.
+AdmitCallback = Callable[[int], "list[tuple[RowSpec, torch.Generator]]"]
 
 
 def row_generator(seed: int | None, sample_index: int = 0, device: str | torch.device = "cpu") -> torch.Generator:
@@ -163,45 +168,17 @@ class DecodeEngine:
         return chosen.tolist(), logp
 
     # -- the loop ----------------------------------------------------------------------------
-    @torch.inference_mode()
-    def run(
-        self,
-        rows: Sequence[RowSpec],
-        on_step: StepCallback | None = None,
-        gens: Sequence[torch.Generator] | None = None,
-        incremental_text: bool = False,
-    ) -> list[RowState]:
-        """Generate every row to completion; ``states[i]`` belongs to ``rows[i]``.
-
-        ``incremental_text=True`` keeps ``RowState.text`` current after every step (for
-        streaming); otherwise text is decoded per step only for rows with stop strings.
-        """
+    def _prefill(self, rows: list[RowSpec]):
+        """Left-padded prompt pass for ``rows``: (cache, mask, last positions, next-token logits)."""
         from transformers import DynamicCache
 
-        rows = list(rows)
-        states = [RowState() for _ in rows]
-        if not rows:
-            return states
-        if gens is None:
-            gens = [row_generator(r.seed, 0, "cpu") for r in rows]
-        gens = list(gens)
-        limits = [self.row_limit(r) for r in rows]
-        for st, lim in zip(states, limits, strict=True):
-            if lim <= 0:
-                st.finish_reason = "length"
-        stream = incremental_text
-
-        active = [i for i, st in enumerate(states) if not st.done]  # batch position -> row index
-        if not active:
-            return states
-        width = max(len(rows[i].prompt_ids) for i in active)
-        ids = torch.full((len(active), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(active), width), dtype=torch.long)
-        for b, i in enumerate(active):
-            p = rows[i].prompt_ids
-            if p:
-                ids[b, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-                mask[b, width - len(p) :] = 1
+        width = max(len(r.prompt_ids) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for b, r in enumerate(rows):
+            if r.prompt_ids:
+                ids[b, width - len(r.prompt_ids) :] = torch.tensor(r.prompt_ids, dtype=torch.long)
+                mask[b, width - len(r.prompt_ids) :] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=self.model.config)
@@ -213,13 +190,90 @@ class DecodeEngine:
             logits_to_keep=1,
             **{self._cache_arg: cache},
         )
-        logits = out.logits[:, -1, :]
-        last_pos = positions[:, -1]
-        stop_from = [0] * len(rows)
+        return cache, mask, positions[:, -1], out.logits[:, -1, :]
+
+    def _mergeable(self, cache: Any) -> bool:
+        """Only plain dense layers can be padded and concatenated (not sliding-window or offloaded ones)."""
+        layers = getattr(cache, "layers", None)
+        return bool(layers) and all(
+            type(layer).__name__ == "DynamicLayer" and getattr(layer, "keys", None) is not None for layer in layers
+        )
+
+    def _merge(self, a: tuple, b: tuple) -> tuple:
+        """Join two in-flight batches: left-pad the shorter KV cache and mask, concatenate along the batch."""
+        from transformers import DynamicCache
+
+        (ca, ma, pa, la), (cb, mb, pb, lb) = a, b
+        width = max(ma.shape[1], mb.shape[1])
+        na, nb = width - ma.shape[1], width - mb.shape[1]
+
+        def pad(t: torch.Tensor, n: int) -> torch.Tensor:  # [B, H, S, D]: n zero positions on the left of S
+            return torch.nn.functional.pad(t, (0, 0, n, 0)) if n else t
+
+        data = [
+            (torch.cat([pad(x.keys, na), pad(y.keys, nb)]), torch.cat([pad(x.values, na), pad(y.values, nb)]))
+            for x, y in zip(ca.layers, cb.layers, strict=True)
+        ]
+        cache = DynamicCache(ddp_cache_data=data, config=self.model.config)
+        mask = torch.cat([torch.nn.functional.pad(ma, (na, 0)), torch.nn.functional.pad(mb, (nb, 0))])
+        return cache, mask, torch.cat([pa, pb]), torch.cat([la, lb])
+
+    @torch.inference_mode()
+    def run(
+        self,
+        rows: Sequence[RowSpec],
+        on_step: StepCallback | None = None,
+        gens: Sequence[torch.Generator] | None = None,
+        incremental_text: bool = False,
+        admit: AdmitCallback | None = None,
+    ) -> list[RowState]:
+        """Generate every row to completion; ``states[i]`` belongs to ``rows[i]``.
+
+        ``incremental_text=True`` keeps ``RowState.text`` current after every step (for
+        streaming); otherwise text is decoded per step only for rows with stop strings.
+        ``admit(n_active)``, called between steps, may return new ``(row, generator)`` pairs
+        to join the running batch (continuous batching); their states are appended to the
+        returned list in admission order.
+        """
+        rows = list(rows)
+        gens = list(gens) if gens is not None else [row_generator(r.seed, 0, "cpu") for r in rows]
+        states: list[RowState] = []
+        limits: list[int] = []
+        stop_from: list[int] = []
+
+        def register(new_rows: Sequence[RowSpec]) -> list[int]:
+            """Add rows; return the indices of those that need decoding."""
+            live = []
+            for r in new_rows:
+                i = len(states)
+                states.append(RowState())
+                limits.append(self.row_limit(r))
+                stop_from.append(0)
+                if limits[i] <= 0:
+                    states[i].finish_reason = "length"
+                else:
+                    live.append(i)
+            return live
+
+        active = register(rows)  # batch position -> row index
+        batch = self._prefill([rows[i] for i in active]) if active else None
+        stream = incremental_text
         step = 0
-        while active:
-            batch_rows = [rows[i] for i in active]
-            tokens, logp = self._choose(logits, batch_rows, [gens[i] for i in active])
+        while True:
+            if admit is not None and (batch is None or self._mergeable(batch[0])):
+                joined = admit(len(active))
+                if joined:
+                    rows.extend(r for r, _ in joined)
+                    gens.extend(g for _, g in joined)
+                    fresh = register([r for r, _ in joined])
+                    if fresh:
+                        part = self._prefill([rows[i] for i in fresh])
+                        batch = part if batch is None else self._merge(batch, part)
+                        active = active + fresh
+            if not active or batch is None:
+                break
+            cache, mask, last_pos, logits = batch
+            tokens, logp = self._choose(logits, [rows[i] for i in active], [gens[i] for i in active])
             keep: list[int] = []
             changed: list[int] = []
             for b, i in enumerate(active):
@@ -236,7 +290,7 @@ class DecodeEngine:
                 changed.append(i)
                 if tok in self.eos_ids and not row.ignore_eos:
                     st.finish_reason = "stop"
-                elif row.stop or stream:
+                elif row.stop or stream or row.incremental:
                     text = self.decode(st.token_ids)
                     j = find_stop(text, row.stop, stop_from[i]) if row.stop else -1
                     if j >= 0:
@@ -253,7 +307,8 @@ class DecodeEngine:
             if on_step is not None:
                 on_step(step, states, changed)
             if not keep:
-                break
+                active, batch = [], None
+                continue  # a last chance for waiting rows to join before returning
             if len(keep) < len(active):
                 sel = torch.tensor(keep, device=self.device)
                 cache.batch_select_indices(sel)
@@ -269,7 +324,7 @@ class DecodeEngine:
                 use_cache=True,
                 **{self._cache_arg: cache},
             )
-            logits = out.logits[:, -1, :]
+            batch = (cache, mask, last_pos, out.logits[:, -1, :])
         for row, st in zip(rows, states, strict=True):
             st.text = self.final_text(row, st)
         return states

@@ -2,8 +2,10 @@
 
 A single worker thread owns the model. It takes the first waiting request, then keeps
 collecting for at most ``batch_wait_ms`` or until ``max_batch_size`` sequences (``n``
-rows per request) are gathered, and decodes them together. A request whose rows have
-all finished is answered at once, without waiting for the rest of its batch. Results
+rows per request) are gathered, and decodes them together. Requests that arrive while
+a batch is running join it between decode steps (continuous batching) while there is
+room. A request whose rows have all finished is answered at once, without waiting for
+the rest of its batch. Results
 and streaming steps reach the asyncio side through callbacks the job supplies.
 """
 
@@ -17,8 +19,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
+
 from prover.llm.hf_backend import HFGenerator
-from prover.llm.hf_engine import RowSpec, RowState
+from prover.llm.hf_engine import RowSpec, RowState, row_generator
 
 log = logging.getLogger(__name__)
 
@@ -130,34 +134,78 @@ class BatchScheduler:
             if batch:
                 self._run(batch)
 
+    def _take_nowait(self, room: int) -> Job | None:
+        """The next waiting job if its rows fit in ``room`` (else it waits, first in line)."""
+        job = self._carry
+        self._carry = None
+        if job is None:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return None
+        if job is None:
+            self._queue.put(None)  # stopping: leave the sentinel for the loop
+            return None
+        if len(job.rows) > room:
+            self._carry = job
+            return None
+        return job
+
     def _run(self, batch: list[Job]) -> None:
         rows: list[RowSpec] = []
         sample_idx: list[int] = []
         owner: list[tuple[Job, int]] = []
-        for job in batch:
+        seen: list[int] = []  # tokens already reported per row
+        left: dict[int, int] = {}  # rows still running per job
+        info: dict[int, dict] = {}
+        done_jobs: set[int] = set()
+        engine = self.generator.engine
+
+        def add(job: Job) -> None:
             for k, (row, j) in enumerate(zip(job.rows, job.sample_indices, strict=True)):
+                row.incremental = job.stream
                 rows.append(row)
                 sample_idx.append(j)
                 owner.append((job, k))
-        info = {"batch_requests": len(batch), "batch_rows": len(rows)}
+                seen.append(0)
+            left[id(job)] = len(job.rows)
+            in_flight = sum(1 for v in left.values() if v > 0)
+            running = sum(v for v in left.values())
+            info[id(job)] = {"batch_requests": in_flight, "batch_rows": running}
+            self.requests += 1
+            self.max_batch_requests = max(self.max_batch_requests, in_flight)
+            self.max_batch_rows = max(self.max_batch_rows, running)
+
+        for job in batch:
+            add(job)
         self.batches += 1
-        self.requests += len(batch)
-        self.max_batch_requests = max(self.max_batch_requests, len(batch))
-        self.max_batch_rows = max(self.max_batch_rows, len(rows))
         self.recent.append((len(batch), len(rows)))
-        streaming = any(j.stream for j in batch)
-        seen = [0] * len(rows)  # tokens already reported per row
-        left = {id(j): len(j.rows) for j in batch}
-        done_jobs: set[int] = set()
-        engine = self.generator.engine
+
+        def admit(n_active: int) -> list[tuple[RowSpec, torch.Generator]]:
+            """Continuous batching: waiting requests join the running batch between steps."""
+            joined: list[tuple[RowSpec, torch.Generator]] = []
+            while not self._stopping:
+                job = self._take_nowait(self.max_batch_size - n_active - len(joined))
+                if job is None:
+                    break
+                if job.cancel.is_set():
+                    continue
+                batch.append(job)
+                add(job)
+                joined += [(r, row_generator(r.seed, j)) for r, j in zip(job.rows, job.sample_indices, strict=True)]
+            return joined
 
         def finish(job: Job, states: list[RowState]) -> None:
             done_jobs.add(id(job))
             if job.on_done is not None:
-                job.on_done(states, info)
+                job.on_done(states, info[id(job)])
+
+        def job_states(job: Job, states: list[RowState]) -> list[RowState]:
+            return [states[x] for x, (o, _) in enumerate(owner) if o is job]
 
         def on_step(step: int, states: list[RowState], changed: list[int]) -> None:
             per_job: dict[int, list[StepSnapshot]] = {}
+            finished: list[Job] = []
             for i in changed:
                 job, k = owner[i]
                 st = states[i]
@@ -166,28 +214,24 @@ class BatchScheduler:
                     top = st.top_logprobs[t] if t < len(st.top_logprobs) else []
                     new.append((st.token_ids[t], st.token_logprobs[t], top))
                 seen[i] = len(st.token_ids)
-                if job.stream:
-                    text = st.text if not st.done else engine.final_text(rows[i], st)
-                    per_job.setdefault(id(job), []).append(
-                        StepSnapshot(k, text, len(st.token_ids), new, st.finish_reason)
-                    )
                 if st.done:
+                    st.text = engine.final_text(rows[i], st)
                     left[id(job)] -= 1
                     if left[id(job)] == 0:
-                        mine = [states[x] for x, (o, _) in enumerate(owner) if o is job]
-                        for x, (o, kk) in enumerate(owner):
-                            if o is job:
-                                mine[kk].text = engine.final_text(rows[x], states[x])
-                        if job.stream and job.on_step is not None and id(job) in per_job:
-                            job.on_step(per_job.pop(id(job)))
-                        finish(job, mine)
+                        finished.append(job)
+                if job.stream:
+                    per_job.setdefault(id(job), []).append(
+                        StepSnapshot(k, st.text, len(st.token_ids), new, st.finish_reason)
+                    )
             for job in batch:
                 snaps = per_job.get(id(job))
                 if snaps and job.on_step is not None:
                     job.on_step(snaps)
+            for job in finished:
+                finish(job, job_states(job, states))
 
         try:
-            states = self.generator.run_rows(rows, sample_idx, on_step=on_step, incremental_text=streaming)
+            states = self.generator.run_rows(rows, sample_idx, on_step=on_step, admit=admit)
         except BaseException as e:  # report to every waiting request, keep serving
             log.exception("batch of %d requests failed", len(batch))
             for job in batch:
@@ -196,4 +240,4 @@ class BatchScheduler:
             return
         for job in batch:
             if id(job) not in done_jobs:
-                finish(job, [states[x] for x, (o, _) in enumerate(owner) if o is job])
+                finish(job, job_states(job, states))
