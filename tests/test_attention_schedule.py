@@ -105,6 +105,8 @@ def test_device_schedule_matches_python(lens, h_kv, block_n, g):
 
 def test_block_n_defaults_follow_onnxruntime():
     assert [default_block_n(d) for d in (64, 128, 256)] == [256, 128, 64]
+    assert [default_block_n(d, torch.float32) for d in (64, 128, 256)] == [128, 64, 32]
+    assert default_block_n(128, torch.bfloat16) == 128
 
 
 def test_bad_arguments_are_named():

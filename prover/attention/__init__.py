@@ -127,7 +127,7 @@ def lean_attention_decode(
     h_kv, paged = _validate(q, k_cache, v_cache, seq_lens, block_table, cache_leftpad)
     d = q.shape[-1]
     scale = float(d**-0.5 if scale is None else scale)
-    block_n = block_n or default_block_n(d)
+    block_n = block_n or default_block_n(d, q.dtype)
     if block_n < 16 or block_n & (block_n - 1):
         raise ValueError(f"block_n must be a power of two >= 16, got {block_n}")
     num_programs = num_programs or default_num_programs(q.device)

@@ -38,13 +38,14 @@ __all__ = [
 ]
 
 
-def default_block_n(head_dim: int) -> int:
-    """Keys per tile as onnxruntime's LeanAttention picks them: 256 for d <= 64, 128 for d <= 128, else 64."""
-    if head_dim <= 64:
-        return 256
-    if head_dim <= 128:
-        return 128
-    return 64
+def default_block_n(head_dim: int, dtype: torch.dtype | None = None) -> int:
+    """Keys per tile as onnxruntime's LeanAttention picks them: 256 for d <= 64, 128 for d <= 128, else 64.
+
+    fp32 caches get half that: their tiles are twice the bytes, and at the fp16 size the kernel's shared memory
+    exceeds an SM's (measured with ``python -m prover.attention.compile_check``).
+    """
+    n = 256 if head_dim <= 64 else 128 if head_dim <= 128 else 64
+    return n // 2 if dtype == torch.float32 else n
 
 
 def program_range(pid: int, num_tiles: int, num_programs: int) -> tuple[int, int]:

@@ -39,8 +39,8 @@ def to_paged(k, v, lens, page, seed=0):
     kc = torch.randn(num_blocks, page, h_kv, d).to(k.dtype)  # garbage where nothing is written
     vc = torch.randn(num_blocks, page, h_kv, d).to(v.dtype)
     for b, n in enumerate(lens):
-        for t in range(n):
-            blk, slot = int(table[b, t // page]), t % page
-            kc[blk, slot] = k[b, :, t]
-            vc[blk, slot] = v[b, :, t]
+        pos = torch.arange(n)
+        blocks = table[b, pos // page].long()
+        kc[blocks, pos % page] = k[b, :, :n].transpose(0, 1)
+        vc[blocks, pos % page] = v[b, :, :n].transpose(0, 1)
     return kc, vc, table

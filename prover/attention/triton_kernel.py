@@ -363,6 +363,7 @@ def lean_decode_triton(
     block_table: torch.Tensor | None = None,
     cache_leftpad: torch.Tensor | None = None,
     num_warps: int = 4,
+    num_stages: int = 2,
 ) -> torch.Tensor:
     """LeanAttention decode on a persistent grid of ``num_programs`` programs; q [B, H_q, d] -> [B, H_q, d]."""
     _check_device(q)
@@ -389,7 +390,7 @@ def lean_decode_triton(
         c["h_kv"], c["group"],
         BLOCK_G=bg, BLOCK_N=block_n, D=d,
         PAGED=c["paged"], HAS_LEFTPAD=c["has_leftpad"], DOT_F32=c["dot_f32"],
-        num_warps=num_warps,
+        num_warps=num_warps, num_stages=num_stages,
     )  # fmt: skip
     return out
 
@@ -421,6 +422,7 @@ def split_k_decode_triton(
     block_table: torch.Tensor | None = None,
     cache_leftpad: torch.Tensor | None = None,
     num_warps: int = 4,
+    num_stages: int = 2,
 ) -> torch.Tensor:
     """FlashDecoding baseline: ``num_splits`` equal chunks per head, then a separate merge kernel."""
     _check_device(q)
@@ -443,14 +445,14 @@ def split_k_decode_triton(
         c["h_kv"], c["group"], num_splits,
         BLOCK_G=bg, BLOCK_N=block_n, D=d,
         PAGED=c["paged"], HAS_LEFTPAD=c["has_leftpad"], DOT_F32=c["dot_f32"],
-        num_warps=num_warps,
+        num_warps=num_warps, num_stages=num_stages,
     )  # fmt: skip
     _split_k_merge_kernel[(n_heads,)](
         out, seq_lens, part_acc, part_ml,
         out.stride(0), out.stride(1), out.stride(2),
         c["h_kv"], c["group"], num_splits,
         BLOCK_G=bg, BLOCK_N=block_n, D=d,
-        num_warps=num_warps,
+        num_warps=num_warps, num_stages=num_stages,
     )  # fmt: skip
     return out
 
@@ -466,6 +468,7 @@ def fa2_decode_triton(
     block_table: torch.Tensor | None = None,
     cache_leftpad: torch.Tensor | None = None,
     num_warps: int = 4,
+    num_stages: int = 2,
 ) -> torch.Tensor:
     """FlashAttention-2-style decode baseline: one program per (batch, KV head), no split."""
     _check_device(q)
@@ -484,6 +487,6 @@ def fa2_decode_triton(
         c["h_kv"], c["group"],
         BLOCK_G=c["block_g"], BLOCK_N=block_n, D=d,
         PAGED=c["paged"], HAS_LEFTPAD=c["has_leftpad"], DOT_F32=c["dot_f32"],
-        num_warps=num_warps,
+        num_warps=num_warps, num_stages=num_stages,
     )  # fmt: skip
     return out
