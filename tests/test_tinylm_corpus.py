@@ -164,3 +164,32 @@ def test_every_mistake_of_every_template_gives_a_different_proof():
             assert all(line.startswith("  ") for line in bad.split("\n"))
     with pytest.raises(ValueError, match="unknown mistake"):
         make_mistake(ex, "nope", rng)
+
+
+def test_lean_file_of_core_examples(tmp_path):
+    from prover.tinylm.corpus import main
+
+    out = tmp_path / "corpus.lean"
+    main(["--out", str(out), "--per-template", "3"])
+    text = out.read_text()
+    assert text.count("theorem tiny_check_") == 3 * len(TEMPLATES)
+    assert "import" not in text and "ℕ" not in text and "sorry" not in text
+    names = re.findall(r"theorem (tiny_check_\d+)", text)
+    assert len(set(names)) == len(names)
+
+
+@pytest.mark.lean
+def test_core_corpus_checks_in_lean(tmp_path):
+    """Needs a Lean 4 toolchain on PATH: every core-header corpus proof must be accepted by plain Lean."""
+    import shutil
+    import subprocess
+
+    from prover.tinylm.corpus import main
+
+    lean = shutil.which("lean")
+    if lean is None:
+        pytest.skip("needs the `lean` executable (Lean 4 core, via elan) on PATH")
+    out = tmp_path / "corpus.lean"
+    main(["--out", str(out), "--per-template", "5"])
+    proc = subprocess.run([lean, str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "error" not in proc.stdout, proc.stdout[-3000:]

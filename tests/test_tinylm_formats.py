@@ -1,7 +1,14 @@
 """The tiny model's prompt formats are a contract with the strategies and agents: check the exact strings."""
 
 from prover.tinylm.evaluate import parses_as_proof
-from prover.tinylm.formats import END, completion, corrector_prompt, extract_proof, first_error_line, prover_prompt
+from prover.tinylm.formats import (
+    END,
+    completion,
+    corrector_prompt,
+    extract_proof,
+    first_error_line,
+    prover_prompt,
+)
 
 HEADER = "import Mathlib\n\n"
 STMT = "theorem t (n : Nat) : n + 0 = n := by\n"

@@ -40,7 +40,7 @@ def ensure_tiny_model(path: str | Path | None = None, overrides: list[str] | Non
     target = tiny_model_path(path)
     if is_trained(target):
         return target
-    print(f"tinylm: no trained tiny model at {target}; training it now (about 10 minutes on 2 CPU cores, once).")
+    print(f"tinylm: no trained tiny model at {target}; training it now (2-10 minutes on 2 CPU cores, once).")
     t0 = time.perf_counter()
     cfg = compose("train_tiny", [f"out_dir={target}", *(overrides or [])])
     train_tiny(cfg)

@@ -149,3 +149,25 @@ def evaluate_checkpoint(path: str | Path, split: str = "heldout", max_new_tokens
     model = AutoModelForCausalLM.from_pretrained(path)
     tokenizer = AutoTokenizer.from_pretrained(path)
     return evaluate_model(model, tokenizer, sets, max_new_tokens, batch_size)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m prover.tinylm.evaluate [CHECKPOINT_DIR] [--split heldout|train]``: re-score a checkpoint."""
+    import argparse
+
+    from prover.tinylm import tiny_model_path
+
+    parser = argparse.ArgumentParser(prog="python -m prover.tinylm.evaluate", description=main.__doc__)
+    parser.add_argument("path", nargs="?", default=None, help="checkpoint dir (default: the tiny model's path)")
+    parser.add_argument("--split", default="heldout", choices=["heldout", "train"])
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    args = parser.parse_args(argv)
+    try:
+        results = evaluate_checkpoint(tiny_model_path(args.path), args.split, args.max_new_tokens)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(summary_line(results))
+
+
+if __name__ == "__main__":
+    main()

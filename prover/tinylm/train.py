@@ -36,7 +36,7 @@ STATE_FILE = "state.pt"
 CONFIG_FILE = "train_config.yaml"
 METRICS_FILE = "metrics.json"
 #: Config keys that do not change the trained weights, so a rerun may differ in them.
-NON_TRAINING_KEYS = ("out_dir", "eval", "train.stop_after", "train.checkpoint_every", "train.log_every")
+NON_TRAINING_KEYS = ("out_dir", "eval", "deterministic_algorithms", "train.stop_after", "train.checkpoint_every", "train.log_every")
 
 
 class TrainConfigError(ValueError):
@@ -67,6 +67,11 @@ def _validate(cfg: dict[str, Any]) -> None:
         raise TrainConfigError(f"train.lr must be > 0, got {tr['lr']}")
     if cfg["corpus"]["train"] < 1:
         raise TrainConfigError("corpus.train must be >= 1")
+    if int(tr["batch_size"]) > int(cfg["corpus"]["train"]) + int(cfg["corpus"]["corrector"]):
+        raise TrainConfigError(
+            f"train.batch_size ({tr['batch_size']}) exceeds the number of training examples "
+            "(corpus.train + corpus.corrector)"
+        )
 
 
 def _training_view(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -96,17 +101,23 @@ def _check_or_save_config(out: Path, cfg: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def deterministic_torch(threads: int) -> Iterator[None]:
-    """Fixed threads and deterministic kernels for the duration of training, restored afterwards
-    (the process may be a test session or a notebook that wants its own settings back)."""
+def deterministic_torch(threads: int, algorithms: bool = True) -> Iterator[None]:
+    """Fixed threads (and, if asked, deterministic kernels) for the duration of training, restored
+    afterwards: the process may be a test session or a notebook that wants its own settings back.
+
+    CPU kernels used here are deterministic at a fixed thread count anyway; the flag is a guard
+    against a nondeterministic kernel sneaking in, and costs a one-off import of torch's compiler
+    stack (seconds), which is why tests turn it off."""
     old_threads = torch.get_num_threads()
     old_det = torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(max(1, int(threads)))
-    torch.use_deterministic_algorithms(True)
+    if algorithms:
+        torch.use_deterministic_algorithms(True)
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(old_det)
+        if algorithms:
+            torch.use_deterministic_algorithms(old_det)
         torch.set_num_threads(old_threads)
 
 
@@ -251,7 +262,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
         return out
 
     seed, tr, cc = int(cfg["seed"]), cfg["train"], cfg["corpus"]
-    with deterministic_torch(int(cfg.get("threads", 2))):
+    with deterministic_torch(int(cfg.get("threads", 1)), bool(cfg.get("deterministic_algorithms", True))):
         corpus = build_corpus(
             n_train=int(cc["train"]), n_heldout=int(cc["heldout"]), n_corrector=int(cc["corrector"]),
             n_corrector_heldout=int(cc.get("corrector_heldout", 0)), seed=seed,
