@@ -188,7 +188,12 @@ class HFGenerator(Generator):
                 rows.append(row)
                 owner.append((pi, j))
         out: list[list[Completion]] = [[] for _ in prompts]
-        for start in range(0, len(rows), self.max_batch_size):
+        starts = range(0, len(rows), self.max_batch_size)
+        if len(starts) > 1:  # a long job: show progress on a terminal (tqdm stays silent otherwise)
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=f"generate ({len(rows)} samples)", unit="batch", disable=None, leave=False)
+        for start in starts:
             chunk = rows[start : start + self.max_batch_size]
             who = owner[start : start + self.max_batch_size]
             states = self.run_rows(chunk, [j for _, j in who])
