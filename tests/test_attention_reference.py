@@ -127,16 +127,10 @@ def test_paged_block_table_too_short_is_reported():
         lean_attention_decode(q, kc, vc, [64], block_table=table, backend="reference", block_n=16)
 
 
-def test_triton_on_cpu_without_interpreter_says_what_to_do():
-    import os
+def test_triton_on_cpu_without_interpreter_says_what_to_do(monkeypatch):
+    import prover.attention.triton_kernel as kernels
 
-    if os.environ.get("TRITON_INTERPRET") == "1":
-        pytest.skip("TRITON_INTERPRET=1 is set in this process, so the CPU launch is allowed")
-    import importlib
-
-    mod = importlib.import_module("prover.attention.triton_kernel")
-    if mod.INTERPRETED:
-        pytest.skip("the triton kernel module was loaded in interpreter mode by another test module")
+    monkeypatch.setattr(kernels, "INTERPRETED", False)  # as in a process started without TRITON_INTERPRET=1
     q, k, v = random_dense(1, 2, 1, 16, 20)
-    with pytest.raises(RuntimeError, match="CUDA GPU"):
+    with pytest.raises(RuntimeError, match="need a CUDA GPU; to run them on CPU tensors set TRITON_INTERPRET=1"):
         lean_attention_decode(q, k, v, [20], backend="triton", block_n=16)

@@ -12,14 +12,13 @@ from collections.abc import Sequence
 
 import torch
 
-from .schedule import LeanSchedule, Segment, build_schedule, default_block_n, device_schedule
+from .schedule import LeanSchedule, Segment, build_schedule, default_block_n
 
 __all__ = [
     "LeanSchedule",
     "Segment",
     "build_schedule",
     "default_block_n",
-    "device_schedule",
     "default_num_programs",
     "lean_attention_decode",
 ]

@@ -25,11 +25,12 @@ __all__ = ["VARIANTS", "compile_variant", "main"]
 # name -> (kernel attribute, pointer dtype, constexprs); BLOCK_N as default_block_n picks it
 VARIANTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "lean_bf16_d128_paged": ("_lean_decode_kernel", "bf16",
-                             {"BLOCK_N": 128, "D": 128, "PAGED": True, "HAS_LEFTPAD": False, "DOT_F32": False}),
-    "lean_fp16_d64_dense": ("_lean_decode_kernel", "fp16",
-                            {"BLOCK_N": 256, "D": 64, "PAGED": False, "HAS_LEFTPAD": False, "DOT_F32": False}),
+                             {"BLOCK_B": 16, "BLOCK_N": 128, "D": 128, "PAGED": True, "HAS_LEFTPAD": False,
+                              "DOT_F32": False}),
+    "lean_fp16_d64_dense": ("_lean_decode_kernel", "fp16",  # batch of one: a one-lane length vector
+                            {"BLOCK_B": 1, "BLOCK_N": 256, "D": 64, "PAGED": False, "HAS_LEFTPAD": False, "DOT_F32": False}),
     "lean_fp32_d256_leftpad": ("_lean_decode_kernel", "fp32",
-                               {"BLOCK_N": 32, "D": 256, "PAGED": False, "HAS_LEFTPAD": True, "DOT_F32": True}),
+                               {"BLOCK_B": 64, "BLOCK_N": 32, "D": 256, "PAGED": False, "HAS_LEFTPAD": True, "DOT_F32": True}),
     "split_k_bf16_d128_paged": ("_split_k_kernel", "bf16",
                                 {"BLOCK_N": 128, "D": 128, "PAGED": True, "HAS_LEFTPAD": False, "DOT_F32": False}),
     "split_k_merge_bf16_d128": ("_split_k_merge_kernel", "bf16", {"BLOCK_N": 128, "D": 128}),

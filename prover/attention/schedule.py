@@ -11,12 +11,10 @@ Tiles are ordered batch-major, then KV head, then position: head index ``hid = b
 ``block_n`` keys of one (b, h); the GQA group's query heads share it. Program ``p`` takes tiles
 ``[start_p, end_p)``: the first ``T mod G`` programs take ``ceil(T/G)`` tiles, the rest ``floor(T/G)``.
 
-Two views of the same partition live here:
-
-* :func:`build_schedule` - plain Python objects (segments per program, splits per head), used by the PyTorch
-  reference and by the tests that check coverage and balance.
-* :func:`device_schedule` - the same numbers as int32 tensors computed with torch ops on the sequence lengths'
-  device (no host synchronisation), which the Triton kernel reads.
+:func:`build_schedule` gives the partition as plain Python objects (segments per program, splits per head); the
+PyTorch reference walks it and the tests check coverage and balance on it. The Triton kernel derives the same
+numbers on the device from the sequence lengths (:func:`program_range` and :func:`program_of_tile` are the formulas
+it uses), so a launch needs no host-side schedule.
 """
 
 from __future__ import annotations
@@ -29,10 +27,8 @@ import torch
 __all__ = [
     "LeanSchedule",
     "Segment",
-    "DeviceSchedule",
     "build_schedule",
     "default_block_n",
-    "device_schedule",
     "program_of_tile",
     "program_range",
 ]
@@ -162,63 +158,4 @@ def build_schedule(
         program_ranges=ranges,
         segments=tuple(segments),
         splits=tuple(splits),
-    )
-
-
-@dataclass(frozen=True)
-class DeviceSchedule:
-    """The schedule as int32 tensors on the device, for the kernel (all computed without a host sync).
-
-    ``prog_start``/``prog_end``/``prog_first_head`` have one entry per program; ``head_offsets`` has
-    ``B*H_kv + 1``; ``head_first_prog``/``head_splits`` one per head.
-    """
-
-    head_offsets: torch.Tensor
-    prog_start: torch.Tensor
-    prog_end: torch.Tensor
-    prog_first_head: torch.Tensor
-    head_first_prog: torch.Tensor
-    head_splits: torch.Tensor
-
-
-def device_schedule(
-    seq_lens: torch.Tensor, num_kv_heads: int, block_n: int, num_programs: int
-) -> DeviceSchedule:
-    """:func:`build_schedule`'s numbers as tensors, computed with torch ops where ``seq_lens`` lives.
-
-    Keeping this free of ``.item()`` means a decode step never waits for the host, and the same code could
-    run inside a CUDA graph.
-    """
-    device = seq_lens.device
-    lens = seq_lens.to(torch.int64)
-    tiles = torch.div(lens + block_n - 1, block_n, rounding_mode="floor")
-    head_tiles = tiles.repeat_interleave(num_kv_heads)
-    offsets = torch.zeros(head_tiles.numel() + 1, dtype=torch.int64, device=device)
-    offsets[1:] = torch.cumsum(head_tiles, 0)
-    total = offsets[-1]
-    base = torch.div(total, num_programs, rounding_mode="floor")
-    rem = total - base * num_programs
-    pid = torch.arange(num_programs, dtype=torch.int64, device=device)
-    start = pid * base + torch.minimum(pid, rem)
-    end = start + base + (pid < rem).to(torch.int64)
-    first_head = torch.searchsorted(offsets[1:].contiguous(), start, right=True)
-
-    def prog_of(t: torch.Tensor) -> torch.Tensor:
-        big = rem * (base + 1)
-        lo = torch.div(t, base + 1, rounding_mode="floor")
-        hi = rem + torch.div(t - big, torch.clamp(base, min=1), rounding_mode="floor")
-        return torch.where(t < big, lo, hi)
-
-    first_prog = prog_of(offsets[:-1])
-    last_prog = prog_of(offsets[1:] - 1)
-    splits = torch.where(head_tiles > 0, last_prog - first_prog + 1, torch.zeros_like(head_tiles))
-    first_prog = torch.where(head_tiles > 0, first_prog, torch.zeros_like(first_prog))
-    i32 = torch.int32
-    return DeviceSchedule(
-        head_offsets=offsets.to(i32),
-        prog_start=start.to(i32),
-        prog_end=end.to(i32),
-        prog_first_head=first_head.to(i32),
-        head_first_prog=first_prog.to(i32),
-        head_splits=splits.to(i32),
     )

@@ -30,8 +30,6 @@ import torch
 import triton
 import triton.language as tl
 
-from .schedule import device_schedule
-
 __all__ = [
     "INTERPRETED",
     "lean_decode_triton",
@@ -133,10 +131,22 @@ def _store_o(Out, out, b, kvh, GROUP, stride_ob, stride_oh, stride_od, BLOCK_G: 
 
 
 @triton.jit
+def _program_of(t, base, rem):
+    """The program whose share holds global tile t (inverse of the equal-share partition)."""
+    big = rem * (base + 1)
+    return tl.where(t < big, t // (base + 1), rem + (t - big) // tl.maximum(base, 1))
+
+
+@triton.jit
+def _pick(vec, offs, i):
+    """vec[i] for a register vector (a masked sum: Triton has no dynamic register indexing)."""
+    return tl.sum(tl.where(offs == i, vec, 0), 0)
+
+
+@triton.jit
 def _lean_decode_kernel(
     Q, K, V, Out,
     seq_lens_ptr, leftpad_ptr, block_table_ptr,
-    head_offsets_ptr, prog_start_ptr, prog_end_ptr, prog_first_head_ptr, head_first_prog_ptr, head_splits_ptr,
     part_acc_ptr, part_ml_ptr, counters_ptr,
     scale,
     stride_qb, stride_qh, stride_qd,
@@ -144,67 +154,81 @@ def _lean_decode_kernel(
     stride_kb, stride_ks, stride_kh, stride_kd,
     stride_vb, stride_vs, stride_vh, stride_vd,
     stride_bt, page_size,
-    H_KV, GROUP,
-    BLOCK_G: tl.constexpr, BLOCK_N: tl.constexpr, D: tl.constexpr,
+    B, H_KV, GROUP, NUM_PROGRAMS,
+    BLOCK_B: tl.constexpr, BLOCK_G: tl.constexpr, BLOCK_N: tl.constexpr, D: tl.constexpr,
     PAGED: tl.constexpr, HAS_LEFTPAD: tl.constexpr, DOT_F32: tl.constexpr,
 ):  # fmt: skip
+    # The schedule (see schedule.py) is derived here from the lengths, so a launch needs no host-side work and
+    # no schedule tensors: tiles per sequence and their prefix sum live in registers (one vector of B ints).
     pid = tl.program_id(0)
-    start = tl.load(prog_start_ptr + pid)
-    end = tl.load(prog_end_ptr + pid)
-    head = tl.load(prog_first_head_ptr + pid)
+    offs_b = tl.arange(0, BLOCK_B)
+    bmask = offs_b < B
+    tiles_v = (tl.load(seq_lens_ptr + offs_b, mask=bmask, other=0) + BLOCK_N - 1) // BLOCK_N
+    first_v = (tl.cumsum(tiles_v, 0) - tiles_v) * H_KV  # global tile offset of each sequence's first head
+    total = tl.sum(tiles_v, 0) * H_KV
+    base = total // NUM_PROGRAMS
+    rem = total % NUM_PROGRAMS
+    start = pid * base + tl.minimum(pid, rem)
+    end = start + base + (pid < rem).to(tl.int32)
+    # the head holding tile `start`: the last sequence whose offset is <= start, then the head inside it
+    b0 = tl.sum((bmask & (first_v <= start)).to(tl.int32), 0) - 1
+    b0 = tl.maximum(b0, 0)
+    head = b0 * H_KV + (start - _pick(first_v, offs_b, b0)) // tl.maximum(_pick(tiles_v, offs_b, b0), 1)
     offs_g = tl.arange(0, BLOCK_G)
     offs_d = tl.arange(0, D)
     t = start
     while t < end:
-        h_lo = tl.load(head_offsets_ptr + head)
-        h_hi = tl.load(head_offsets_ptr + head + 1)
-        seg_end = tl.minimum(end, h_hi)
         b = head // H_KV
         kvh = head % H_KV
-        seqlen = tl.load(seq_lens_ptr + b)
-        leftpad = 0
-        if HAS_LEFTPAD:
-            leftpad = tl.load(leftpad_ptr + b)
-        q = _load_q(Q, b, kvh, GROUP, stride_qb, stride_qh, stride_qd, BLOCK_G, D, DOT_F32)
-        m_i, l_i, acc = _segment_partial(
-            q, K, V, block_table_ptr, b, kvh, seqlen, leftpad, t - h_lo, seg_end - h_lo, scale,
-            stride_kb, stride_ks, stride_kh, stride_kd, stride_vb, stride_vs, stride_vh, stride_vd,
-            stride_bt, page_size, BLOCK_G, BLOCK_N, D, PAGED, DOT_F32,
-        )  # fmt: skip
-        splits = tl.load(head_splits_ptr + head)
-        if splits == 1:
-            _store_o(Out, acc / l_i[:, None], b, kvh, GROUP, stride_ob, stride_oh, stride_od, BLOCK_G, D)
-        else:
-            # Slot 0 holds a program's first segment (the head began at or before its range), slot 1 its last.
-            slot = pid * 2 + (h_lo > start).to(tl.int32)
-            tl.store(part_acc_ptr + slot * BLOCK_G * D + offs_g[:, None] * D + offs_d[None, :], acc)
-            tl.store(part_ml_ptr + slot * 2 * BLOCK_G + offs_g, m_i)
-            tl.store(part_ml_ptr + slot * 2 * BLOCK_G + BLOCK_G + offs_g, l_i)
-            tl.debug_barrier()
-            ticket = tl.atomic_add(counters_ptr + head, 1, sem="acq_rel", scope="gpu")
-            if ticket == splits - 1:  # last to arrive: merge every split in split order
-                first = tl.load(head_first_prog_ptr + head)
-                m_tot = tl.full([BLOCK_G], float("-inf"), tl.float32)
-                l_tot = tl.zeros([BLOCK_G], tl.float32)
-                a_tot = tl.zeros([BLOCK_G, D], tl.float32)
-                for j in range(0, splits):
-                    prog = first + j
-                    p_start = tl.load(prog_start_ptr + prog)
-                    p_slot = prog * 2 + (h_lo > p_start).to(tl.int32)
-                    pm = tl.load(part_ml_ptr + p_slot * 2 * BLOCK_G + offs_g, cache_modifier=".cg")
-                    pl = tl.load(part_ml_ptr + p_slot * 2 * BLOCK_G + BLOCK_G + offs_g, cache_modifier=".cg")
-                    pa = tl.load(
-                        part_acc_ptr + p_slot * BLOCK_G * D + offs_g[:, None] * D + offs_d[None, :],
-                        cache_modifier=".cg",
-                    )
-                    m_new = tl.maximum(m_tot, pm)
-                    wa = tl.exp(m_tot - m_new)
-                    wb = tl.exp(pm - m_new)
-                    l_tot = l_tot * wa + pl * wb
-                    a_tot = a_tot * wa[:, None] + pa * wb[:, None]
-                    m_tot = m_new
-                _store_o(Out, a_tot / l_tot[:, None], b, kvh, GROUP, stride_ob, stride_oh, stride_od, BLOCK_G, D)
-                tl.atomic_xchg(counters_ptr + head, 0)  # leave the counter reusable for the next call
+        n_tiles = _pick(tiles_v, offs_b, b)
+        h_lo = _pick(first_v, offs_b, b) + kvh * n_tiles
+        h_hi = h_lo + n_tiles
+        seg_end = tl.minimum(end, h_hi)
+        if seg_end > t:  # heads of empty sequences hold no tiles and are stepped over
+            seqlen = tl.load(seq_lens_ptr + b)
+            leftpad = 0
+            if HAS_LEFTPAD:
+                leftpad = tl.load(leftpad_ptr + b)
+            q = _load_q(Q, b, kvh, GROUP, stride_qb, stride_qh, stride_qd, BLOCK_G, D, DOT_F32)
+            m_i, l_i, acc = _segment_partial(
+                q, K, V, block_table_ptr, b, kvh, seqlen, leftpad, t - h_lo, seg_end - h_lo, scale,
+                stride_kb, stride_ks, stride_kh, stride_kd, stride_vb, stride_vs, stride_vh, stride_vd,
+                stride_bt, page_size, BLOCK_G, BLOCK_N, D, PAGED, DOT_F32,
+            )  # fmt: skip
+            first = _program_of(h_lo, base, rem)
+            splits = _program_of(h_hi - 1, base, rem) - first + 1
+            if splits == 1:
+                _store_o(Out, acc / l_i[:, None], b, kvh, GROUP, stride_ob, stride_oh, stride_od, BLOCK_G, D)
+            else:
+                # Slot 0 holds a program's first segment (the head began at or before its share), slot 1 its last.
+                slot = pid * 2 + (h_lo > start).to(tl.int32)
+                tl.store(part_acc_ptr + slot * BLOCK_G * D + offs_g[:, None] * D + offs_d[None, :], acc)
+                tl.store(part_ml_ptr + slot * 2 * BLOCK_G + offs_g, m_i)
+                tl.store(part_ml_ptr + slot * 2 * BLOCK_G + BLOCK_G + offs_g, l_i)
+                tl.debug_barrier()
+                ticket = tl.atomic_add(counters_ptr + head, 1, sem="acq_rel", scope="gpu")
+                if ticket == splits - 1:  # last to arrive: merge every split in split order
+                    m_tot = tl.full([BLOCK_G], float("-inf"), tl.float32)
+                    l_tot = tl.zeros([BLOCK_G], tl.float32)
+                    a_tot = tl.zeros([BLOCK_G, D], tl.float32)
+                    for j in range(0, splits):
+                        prog = first + j
+                        p_start = prog * base + tl.minimum(prog, rem)
+                        p_slot = prog * 2 + (h_lo > p_start).to(tl.int32)
+                        pm = tl.load(part_ml_ptr + p_slot * 2 * BLOCK_G + offs_g, cache_modifier=".cg")
+                        pl = tl.load(part_ml_ptr + p_slot * 2 * BLOCK_G + BLOCK_G + offs_g, cache_modifier=".cg")
+                        pa = tl.load(
+                            part_acc_ptr + p_slot * BLOCK_G * D + offs_g[:, None] * D + offs_d[None, :],
+                            cache_modifier=".cg",
+                        )
+                        m_new = tl.maximum(m_tot, pm)
+                        wa = tl.exp(m_tot - m_new)
+                        wb = tl.exp(pm - m_new)
+                        l_tot = l_tot * wa + pl * wb
+                        a_tot = a_tot * wa[:, None] + pa * wb[:, None]
+                        m_tot = m_new
+                    _store_o(Out, a_tot / l_tot[:, None], b, kvh, GROUP, stride_ob, stride_oh, stride_od, BLOCK_G, D)
+                    tl.atomic_xchg(counters_ptr + head, 0)  # leave the counter at zero for the next launch
         t = seg_end
         head += 1
 
@@ -351,6 +375,21 @@ def _common(q, k_cache, v_cache, seq_lens, block_table, cache_leftpad):
     }  # fmt: skip
 
 
+_COUNTER_CACHE: dict[tuple[str, int | None, int], torch.Tensor] = {}
+
+
+def _counters(device: torch.device, n: int) -> torch.Tensor:
+    """Per-head arrival counters, zero on entry. The merging program resets its head's counter, so one buffer per
+    (device, stream) is reused across launches without a memset; it is replaced only when a batch needs more."""
+    stream = torch.cuda.current_stream(device).cuda_stream if device.type == "cuda" else 0
+    key = (device.type, device.index, stream)
+    buf = _COUNTER_CACHE.get(key)
+    if buf is None or buf.numel() < n:
+        buf = torch.zeros(max(n, 1024), dtype=torch.int32, device=device)
+        _COUNTER_CACHE[key] = buf
+    return buf
+
+
 def lean_decode_triton(
     q: torch.Tensor,
     k_cache: torch.Tensor,
@@ -370,25 +409,22 @@ def lean_decode_triton(
     bsz, _, d = q.shape
     seq_lens = seq_lens.to(device=q.device, dtype=torch.int32)
     c = _common(q, k_cache, v_cache, seq_lens, block_table, cache_leftpad)
-    sched = device_schedule(seq_lens, c["h_kv"], block_n, num_programs)
     out = torch.zeros_like(q)
     bg = c["block_g"]
     part_acc = torch.empty(num_programs * 2 * bg * d, dtype=torch.float32, device=q.device)
     part_ml = torch.empty(num_programs * 2 * 2 * bg, dtype=torch.float32, device=q.device)
-    counters = torch.zeros(bsz * c["h_kv"], dtype=torch.int32, device=q.device)
+    counters = _counters(q.device, bsz * c["h_kv"])
     _lean_decode_kernel[(num_programs,)](
         q, k_cache, v_cache, out,
         seq_lens, c["leftpad"], c["bt"],
-        sched.head_offsets, sched.prog_start, sched.prog_end, sched.prog_first_head,
-        sched.head_first_prog, sched.head_splits,
         part_acc, part_ml, counters,
         scale,
         q.stride(0), q.stride(1), q.stride(2),
         out.stride(0), out.stride(1), out.stride(2),
         *c["ks"], *c["vs"],
         c["stride_bt"], c["page_size"],
-        c["h_kv"], c["group"],
-        BLOCK_G=bg, BLOCK_N=block_n, D=d,
+        bsz, c["h_kv"], c["group"], num_programs,
+        BLOCK_B=triton.next_power_of_2(bsz), BLOCK_G=bg, BLOCK_N=block_n, D=d,
         PAGED=c["paged"], HAS_LEFTPAD=c["has_leftpad"], DOT_F32=c["dot_f32"],
         num_warps=num_warps, num_stages=num_stages,
     )  # fmt: skip
