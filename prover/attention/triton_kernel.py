@@ -357,7 +357,7 @@ def _common(q, k_cache, v_cache, seq_lens, block_table, cache_leftpad):
         h_kv, page_size = k_cache.shape[2], k_cache.shape[1]
         ks = (k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), k_cache.stride(3))
         vs = (v_cache.stride(0), v_cache.stride(1), v_cache.stride(2), v_cache.stride(3))
-        bt = block_table.to(torch.int32).contiguous()
+        bt = block_table.to(device=q.device, dtype=torch.int32).contiguous()
         stride_bt = bt.stride(0)
     else:  # [B, H_kv, L, d]
         h_kv, page_size = k_cache.shape[1], 1
@@ -366,7 +366,7 @@ def _common(q, k_cache, v_cache, seq_lens, block_table, cache_leftpad):
         bt, stride_bt = seq_lens, 0  # a placeholder pointer, never read
     group = q.shape[1] // h_kv
     has_leftpad = cache_leftpad is not None
-    leftpad = cache_leftpad.to(torch.int32) if has_leftpad else seq_lens
+    leftpad = cache_leftpad.to(device=q.device, dtype=torch.int32) if has_leftpad else seq_lens
     dot_f32 = INTERPRETED or q.dtype == torch.float32
     return {
         "paged": paged, "h_kv": h_kv, "page_size": page_size, "ks": ks, "vs": vs, "bt": bt,
