@@ -29,7 +29,7 @@ def test_every_template_is_covered(corpus):
     assert len({ex.template for ex in corpus.heldout}) >= len(TEMPLATE_NAMES) // 2
 
 
-STATEMENT = re.compile(r"^theorem tiny_\d+( \(.+\))? : .+ := by\n$")
+STATEMENT = re.compile(r"^theorem [a-z][a-z0-9_]*( \(.+\))? : .+ := by\n$")
 
 
 def test_examples_are_well_formed(corpus):
@@ -86,7 +86,7 @@ def _holds(binders: str, goal: str) -> bool:
 
 ARITH_TEMPLATES = [t for t in TEMPLATES if t.group in ("arith", "order", "parity", "int")
                    or t.name in ("nat_linear_imp", "and_arith", "or_arith", "list_mem", "list_not_mem", "list_length")]
-BINDERS_GOAL = re.compile(r"^theorem tiny_\d+((?: \([^()]*\))*) : (.*) := by\n$")
+BINDERS_GOAL = re.compile(r"^theorem [a-z][a-z0-9_]*((?: \([^()]*\))*) : (.*) := by\n$")
 
 
 @pytest.mark.parametrize("template", ARITH_TEMPLATES, ids=lambda t: t.name)

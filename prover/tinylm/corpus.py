@@ -503,9 +503,27 @@ def _indent(lines: Sequence[str]) -> str:
     return "\n".join("  " + line for line in lines)
 
 
+#: Name parts for corpus theorems. Names are drawn at random, independently of the template, so the
+#: model learns to ignore them: with one fixed naming scheme (``tiny_<N>``) it closed the proof at once
+#: on any theorem named otherwise, such as the demo set's ``demo_nat_add_zero``.
+_NAME_PREFIXES = ("demo", "mathd_algebra", "mathd_numbertheory", "amc12", "aime", "induction", "algebra",
+                  "numbertheory", "imo", "lemma", "ex", "thm", "problem", "my", "test", "tiny")
+_NAME_WORDS = ("nat", "int", "add", "mul", "sub", "le", "lt", "eq", "even", "odd", "and", "or", "iff",
+               "list", "two", "three", "zero", "one", "sum", "bound", "step", "simple", "basic", "fact",
+               "claim", "check", "comm", "assoc", "pos", "succ", "mem", "length", "mod", "div", "max", "min")
+
+
+def theorem_name(index: int) -> str:
+    """A varied, template-independent theorem name for corpus example ``index`` (deterministic)."""
+    rng = random.Random(f"tinylm-name-{index}")
+    words = "_".join(rng.choice(_NAME_WORDS) for _ in range(rng.randint(0, 3)))
+    tail = rng.choice(("", "_p", "_v", "_"))
+    return rng.choice(_NAME_PREFIXES) + (f"_{words}" if words else "") + f"{tail}{index}".replace("__", "_")
+
+
 def make_example(template: Template, rng: random.Random, header_kind: str, index: int, split: str) -> tuple[str, Example]:
     inst = template.make(rng, TYPES[header_kind])
-    name = f"tiny_{index}"  # the name must not leak the template to the model
+    name = theorem_name(index)
     binders = f" {inst.binders}" if inst.binders else ""
     stmt = f"theorem {name}{binders} : {inst.goal} := by\n"
     ex = Example(name=name, template=template.name, group=template.group, header=HEADERS[header_kind],
