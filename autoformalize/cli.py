@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from autoformalize.herald_eval import HeraldEvalError, herald_summary, minif2f_i
 from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl
 from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars
 from autoformalize.retrieval import RetrievalError
-from prover.config import config_dir, to_container
+from prover.config import hydra_app, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
 from prover.records import JsonlWriter, RecordError, read_jsonl
@@ -296,29 +295,13 @@ def run_formalize(cfg: DictConfig, *, generator: Generator | None = None,
 
 
 # ---------------------------------------------------------------------------- CLI
-def _fail(message: str, code: int = 2) -> None:
-    print(f"proofforge-formalize: {message}", file=sys.stderr)
-    sys.exit(code)
-
-
-def _task(cfg: DictConfig) -> None:
+def main() -> None:
+    """Hydra entry point over ``configs/formalize.yaml`` (config folder resolved at call time)."""
     from prover.lean.project import LeanMissingError
     from prover.llm.errors import GeneratorError
 
-    try:
-        run_formalize(cfg)
-    except (LeanMissingError, GeneratorError) as e:
-        _fail(str(e))
-    except USER_ERRORS as e:
-        _fail(str(e))
-
-
-def main() -> None:
-    """Hydra entry point over ``configs/formalize.yaml`` (config folder resolved at call time)."""
-    import hydra
-
-    app = hydra.main(config_path=str(config_dir()), config_name="formalize", version_base="1.3")(_task)
-    app()
+    errors = {(LeanMissingError, GeneratorError, *USER_ERRORS): 2}
+    hydra_app("formalize", run_formalize, prefix="proofforge-formalize: ", errors=errors)()
 
 
 if __name__ == "__main__":

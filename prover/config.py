@@ -7,8 +7,10 @@ the repo's ``configs/``; in a wheel they ship as ``prover/_configs``.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,38 @@ def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+def hydra_app(
+    config_name: str,
+    task: Callable[[DictConfig], object],
+    *,
+    prefix: str,
+    errors: Mapping[tuple[type[BaseException], ...], int],
+) -> Callable[[], None]:
+    """A console entry point: the Hydra app over ``configs/<config_name>.yaml`` that runs ``task(cfg)``.
+
+    The config folder is resolved when the entry point is called, not at import. An exception
+    matching a key of ``errors`` (tried in order, like ``except`` clauses) becomes one line
+    ``f"{prefix}{exc}"`` on stderr and exit with that key's code; any other exception propagates.
+    Hydra's job name still comes from ``task``'s module (it unwraps ``__wrapped__``).
+    """
+
+    @functools.wraps(task)
+    def run(cfg: DictConfig) -> None:
+        try:
+            task(cfg)
+        except tuple(t for types in errors for t in types) as e:
+            code = next(c for types, c in errors.items() if isinstance(e, types))
+            print(f"{prefix}{e}", file=sys.stderr)
+            sys.exit(code)
+
+    def main() -> None:
+        import hydra
+
+        hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(run)()
+
+    return main
 
 
 def to_container(cfg: Any) -> Any:

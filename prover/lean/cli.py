@@ -13,7 +13,6 @@ holds one :class:`~prover.records.Candidate` per line.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from prover.config import config_dir, to_container
+from prover.config import hydra_app, to_container
 from prover.lean.base import Verifier
 from prover.records import STATUSES, Candidate, JsonlWriter, RecordError, Verdict, iter_jsonl
 
@@ -133,32 +132,19 @@ def run_check(cfg: DictConfig | dict[str, Any], run_dir: Path) -> Counter[str]:
     return counts
 
 
-def _fail(message: str, code: int) -> None:
-    print(f"proofforge-check: {message}", file=sys.stderr)
-    sys.exit(code)
-
-
 def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from prover.lean.project import LeanMissingError
-    from prover.lean.ray_pool import ClusterMissingError
-
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    try:
-        run_check(cfg, run_dir)
-    except (LeanMissingError, ClusterMissingError) as e:
-        _fail(str(e), 2)
-    except (CheckInputError, ValueError) as e:
-        _fail(str(e), 1)
+    run_check(cfg, Path(HydraConfig.get().runtime.output_dir))
 
 
 def main() -> None:
     """Hydra entry point over ``configs/check.yaml``."""
-    import hydra
+    from prover.lean.project import LeanMissingError
+    from prover.lean.ray_pool import ClusterMissingError
 
-    app = hydra.main(config_path=str(config_dir()), config_name="check", version_base="1.3")(_task)
-    app()
+    errors = {(LeanMissingError, ClusterMissingError): 2, (CheckInputError, ValueError): 1}
+    hydra_app("check", _task, prefix="proofforge-check: ", errors=errors)()
 
 
 if __name__ == "__main__":

@@ -11,10 +11,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from prover.config import config_dir, to_container
+from prover.config import hydra_app, to_container
 from prover.llm.errors import GeneratorError
 
 
@@ -76,20 +75,15 @@ def serve(cfg: DictConfig) -> int:
     return 0
 
 
-@hydra.main(config_path=str(config_dir()), config_name="serve", version_base="1.3")
-def _app(cfg: DictConfig) -> None:
-    try:
-        code = serve(cfg)
-    except GeneratorError as e:
-        print(f"proofforge-serve: {e}", file=sys.stderr)
-        sys.exit(1)
+def _task(cfg: DictConfig) -> None:
+    code = serve(cfg)
     if code:
         sys.exit(code)
 
 
 def main() -> None:
     """Console entry point (``proofforge-serve``)."""
-    _app()
+    hydra_app("serve", _task, prefix="proofforge-serve: ", errors={(GeneratorError,): 1})()
 
 
 if __name__ == "__main__":

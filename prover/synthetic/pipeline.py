@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from prover.config import config_dir, to_container
+from prover.config import hydra_app, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
 from prover.records import RecordError
@@ -183,24 +182,20 @@ def run_synth(
     )
 
 
-def main() -> None:
-    """The ``proofforge-synth`` Hydra app over ``configs/synth.yaml``."""
-    import hydra
+def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    @hydra.main(config_path=str(config_dir()), config_name="synth", version_base="1.3")
-    def _app(cfg: DictConfig) -> None:
-        if not cfg.get("out_dir"):
-            OmegaConf.set_struct(cfg, False)
-            cfg.out_dir = HydraConfig.get().runtime.output_dir
-        try:
-            out = run_synth(cfg)
-        except (RecordError, ValueError, FileNotFoundError, RuntimeError, ImportError) as e:
-            print(f"proofforge-synth: {e}", file=sys.stderr)
-            sys.exit(1)
-        print(f"proofforge-synth: results in {out} (summary.md, dataset.jsonl, dataset/)")
+    if not cfg.get("out_dir"):
+        OmegaConf.set_struct(cfg, False)
+        cfg.out_dir = HydraConfig.get().runtime.output_dir
+    out = run_synth(cfg)
+    print(f"proofforge-synth: results in {out} (summary.md, dataset.jsonl, dataset/)")
 
-    _app()
+
+def main() -> None:
+    """The ``proofforge-synth`` Hydra app over ``configs/synth.yaml``."""
+    errors = {(RecordError, ValueError, FileNotFoundError, RuntimeError, ImportError): 1}
+    hydra_app("synth", _task, prefix="proofforge-synth: ", errors=errors)()
 
 
 if __name__ == "__main__":

@@ -18,18 +18,16 @@ import contextlib
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from prover.config import cache_dir, config_dir, to_container
+from prover.config import cache_dir, hydra_app, to_container
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "state.pt"
@@ -356,18 +354,9 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
     return out
 
 
-@hydra.main(config_path=str(config_dir()), config_name="train_tiny", version_base="1.3")
-def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        train_tiny(cfg)
-    except TrainConfigError as exc:
-        print(f"proofforge-train-tiny: error: {exc}", file=sys.stderr)
-        sys.exit(2)
-
-
 def main() -> None:
     """Entry point of ``proofforge-train-tiny`` (Hydra overrides on the command line)."""
-    _hydra_main()
+    hydra_app("train_tiny", train_tiny, prefix="proofforge-train-tiny: error: ", errors={(TrainConfigError,): 2})()
 
 
 if __name__ == "__main__":
