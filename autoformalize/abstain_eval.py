@@ -19,7 +19,6 @@ over-accept). Any statement produced for an ill-posed item is unfaithful by defi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from autoformalize.formalizer import ABSTAINED, FormalizationResult
+from prover.records import json_lines
 
 DEFAULT_LABELLED = Path(__file__).resolve().parent / "data" / "labelled.jsonl"
 ROWS = ("formalizable", "not_formalizable")
@@ -45,13 +45,7 @@ def load_labelled(path: str | Path = DEFAULT_LABELLED) -> list[dict[str, Any]]:
     if not p.is_file():
         raise LabelledError(f"labelled set {p} does not exist")
     rows, seen = [], set()
-    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise LabelledError(f"{p}:{i}: not valid JSON ({e.msg})") from None
+    for i, row in json_lines(p, LabelledError):
         if not isinstance(row, dict) or not isinstance(row.get("formalizable"), bool) \
                 or not str(row.get("informal_statement", "")).strip() or not row.get("id"):
             raise LabelledError(f"{p}:{i}: needs id, informal_statement and a boolean formalizable")

@@ -8,10 +8,11 @@ library-to-NL translator.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from prover.records import json_lines
 
 
 class DeclarationError(ValueError):
@@ -71,13 +72,9 @@ def load_declarations(path: str | Path) -> list[Declaration]:
 
         return scan_lean_source(p.read_text(encoding="utf-8"), source=str(p))
     out = []
-    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for i, obj in json_lines(p, DeclarationError):
         try:
-            out.append(Declaration.from_dict(json.loads(line)))
-        except json.JSONDecodeError as e:
-            raise DeclarationError(f"{p}:{i}: not valid JSON ({e.msg})") from None
+            out.append(Declaration.from_dict(obj))
         except DeclarationError as e:
             raise DeclarationError(f"{p}:{i}: {e}") from None
     return out

@@ -13,7 +13,6 @@ Never put them in a table of proof success rates.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from math import comb
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from autoformalize.formalizer import FormalizationItem, FormalizationResult
+from prover.records import json_lines
 
 NOTE = ("statement autoformalization only (Herald protocol: type-check + back-translation + LLM judge); "
         "no proofs attempted; not comparable with proof success rates")
@@ -46,13 +46,7 @@ def minif2f_items(path: str | Path, *, split: str | None = "test", limit: int | 
     if not p.is_file():
         raise HeraldEvalError(f"benchmark file {p} does not exist (set herald_eval.input=<minif2f.jsonl>)")
     items = []
-    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise HeraldEvalError(f"{p}:{i}: not valid JSON ({e.msg})") from None
+    for i, row in json_lines(p, HeraldEvalError):
         if split and row.get("split") not in (None, split):
             continue
         text = row.get("informal_statement") or informal_from_prefix(str(row.get("informal_prefix", "")))

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from prover.config import cache_dir
-from prover.records import Problem
+from prover.records import Problem, json_lines
 
 DEMO_PATH = Path(__file__).resolve().parent / "demo" / "demo.jsonl"
 
@@ -177,13 +177,7 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if not path.exists():
         raise DatasetError(f"{path}: no such dataset file")
     rows = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{path}:{i}: not valid JSON ({e.msg})") from None
+    for i, obj in json_lines(path, DatasetError):
         if not isinstance(obj, dict):
             raise DatasetError(f"{path}:{i}: expected a JSON object")
         rows.append((i, obj))

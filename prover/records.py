@@ -236,6 +236,22 @@ class Outcome:
 R = TypeVar("R")
 
 
+def json_lines(path: Path, error: Callable[[str], Exception] = RecordError) -> Iterator[tuple[int, Any]]:
+    """``(line number, parsed value)`` for each non-blank line of a JSONL file, read strictly.
+
+    A line that is not JSON raises ``error("<path>:<line>: not valid JSON (...)")``. Callers check
+    that the file exists and what each value holds, with their own messages.
+    """
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise error(f"{path}:{i}: not valid JSON ({e.msg})") from None
+        yield i, value
+
+
 def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """Yield the JSON objects of a JSONL file.
 
