@@ -29,20 +29,12 @@ _CORPUS = [
 
 def build_tokenizer(vocab_size: int = 384, chat_template: bool = True):
     """A ``PreTrainedTokenizerFast`` over a byte-level BPE trained on a few Lean lines."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
+    from prover.tinylm.tokenizer import byte_level_bpe
+
     specials = ["<|endoftext|>", "<pad>", "<|im_start|>", "<|im_end|>"]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    tok = byte_level_bpe(_CORPUS * 4, vocab_size, specials)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|endoftext|>",

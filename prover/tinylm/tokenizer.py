@@ -18,21 +18,27 @@ SPECIAL_TOKENS = [PAD, BOS, EOS]
 MIN_VOCAB = 256 + len(SPECIAL_TOKENS)
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024) -> PreTrainedTokenizerFast:
-    """Train a byte-level BPE with ``vocab_size`` entries (at least the 256 bytes plus specials)."""
-    if vocab_size < MIN_VOCAB:
-        raise ValueError(f"tokenizer vocab_size must be >= {MIN_VOCAB} (256 bytes + specials), got {vocab_size}")
+def byte_level_bpe(texts: list[str], vocab_size: int, special_tokens: list[str]) -> Tokenizer:
+    """A byte-level BPE (all 256 bytes, then ``special_tokens``, then merges) trained on ``texts``."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=special_tokens,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
+    tok.train_from_iterator(texts, trainer=trainer)
+    return tok
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE with ``vocab_size`` entries (at least the 256 bytes plus specials)."""
+    if vocab_size < MIN_VOCAB:
+        raise ValueError(f"tokenizer vocab_size must be >= {MIN_VOCAB} (256 bytes + specials), got {vocab_size}")
     # Trained from an in-memory list so the merges depend only on the (seeded) corpus.
-    tok.train_from_iterator(list(texts), trainer=trainer)
+    tok = byte_level_bpe(list(texts), vocab_size, SPECIAL_TOKENS)
     bos_id = tok.token_to_id(BOS)
     tok.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, bos_id)]
