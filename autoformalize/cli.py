@@ -24,7 +24,7 @@ from autoformalize.herald_eval import HeraldEvalError, herald_summary, minif2f_i
 from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl
 from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars
 from autoformalize.retrieval import RetrievalError
-from prover.config import hydra_app, to_container
+from prover.config import hydra_app, run_dir_for, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
 from prover.records import JsonlWriter, RecordError, read_jsonl
@@ -47,16 +47,7 @@ USER_ERRORS = (FormalizeConfigError, ItemError, RecordError, PromptError, Declar
 # ---------------------------------------------------------------------------- run folder
 def resolve_run_dir(cfg: DictConfig) -> Path:
     """``cfg.out_dir`` if set, else Hydra's run folder (inside a Hydra app)."""
-    out = cfg.get("out_dir")
-    if out:
-        return Path(str(out)).expanduser().resolve()
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return Path(HydraConfig.get().runtime.output_dir).resolve()
-    except (ImportError, ValueError):
-        raise FormalizeConfigError("no run folder: set out_dir=<folder> (or run through proofforge-formalize)") \
-            from None
+    return run_dir_for(cfg, error=FormalizeConfigError, prog="proofforge-formalize")
 
 
 def _fingerprint(cfg: DictConfig) -> dict[str, Any]:

@@ -46,6 +46,22 @@ def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
         return hydra_compose(config_name=config_name, overrides=list(overrides))
 
 
+def run_dir_for(cfg: DictConfig, *, error: Callable[[str], Exception], prog: str) -> Path:
+    """``cfg.out_dir`` if set, else Hydra's run folder (inside a Hydra app), resolved.
+
+    Outside a Hydra app without ``out_dir``, raises ``error`` with a message naming ``out_dir`` and ``prog``.
+    """
+    out = cfg.get("out_dir")
+    if out:
+        return Path(str(out)).expanduser().resolve()
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return Path(HydraConfig.get().runtime.output_dir).resolve()
+    except (ImportError, ValueError):
+        raise error(f"no run folder: set out_dir=<folder> (or run through {prog})") from None
+
+
 def hydra_app(
     config_name: str,
     task: Callable[[DictConfig], object],
