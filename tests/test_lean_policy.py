@@ -38,6 +38,32 @@ REFUSED = [
     ("stronger tail", HEADER + STMT.replace(" := by", " ∧ True := by") + "\n  constructor"),
     ("declared twice", cand("  linarith", prefix="theorem t : True := trivial\n")),
     ("namespace trick", HEADER + "namespace X\n" + STMT + "\n  native_decide\nend X\ndef t := 0"),
+    # holes found in review (each passed the policy before the fix)
+    ("variable+include adds False", cand("  exact absurd hf id", prefix="variable (hf : False)\ninclude hf\n")),
+    ("instance-implicit variable", cand("  exact (Fact.out : False).elim", prefix="variable [Fact False]\n")),
+    ("instance changes +", cand("  norm_num", prefix="instance : Add ℝ := ⟨fun a b => a * b⟩\n")),
+    ("attribute [instance]", cand("  norm_num", prefix="def myAdd : Add ℝ := ⟨fun a b => a⟩\nattribute [instance] myAdd\n")),
+    ("@[instance]", cand("  norm_num", prefix="@[instance] def myAdd : Add ℝ := ⟨fun a b => a⟩\n")),
+    ("@[default_instance]", cand("  norm_num", prefix="@[default_instance] def myAdd : Add ℝ := ⟨fun a b => a⟩\n")),
+    ("@[tactic] elaborator", cand("  omega", prefix="@[tactic Lean.Parser.Tactic.omega] def ev : Lean.Elab.Tactic.Tactic :=\n"
+                                  "  fun _ => Lean.Elab.admitGoal default\n")),
+    ("attribute [term_elab]", cand("  linarith", prefix="attribute [local term_elab Lean.Parser.Term.app] foo\n")),
+    ("simproc runs code", cand("  simp", prefix="simproc foo (_) := fun _ => do IO.println \"x\"; return .continue\n")),
+    ("aesop tactic rule", cand("  aesop (add safe tactic myTac)")),
+    ("by_elab", cand("  exact by_elab do return default")),
+    ("#guard", cand("  linarith", prefix="#guard true\n")),
+    ("#html", cand("  linarith", prefix="#html default\n")),
+    ("char '\\\"' hides #eval", cand("  linarith", prefix="def c : Char := '\\\"'\n#eval IO.println 1\ndef s := \"y\"\n\"\n")),
+    ("raw string hides #eval", cand('  linarith\ndef s : String := r#"a " b"#\n#eval IO.println 1\n-- "')),
+    ("«» ident hides #eval", cand("  linarith", prefix='def «x\"» := 1\n#eval IO.println 1\ndef «y\"» := 2\n')),
+    ("«--» ident hides #eval", cand("  linarith", prefix="def «--» := 1 #eval IO.println 1\n")),
+    ("interpolation runs tactic", cand('  have := s!"{by run_tac pure ()}"\n  linarith')),
+    ("ambiguous interpolation", cand("  linarith", prefix='def s := "{"\n#eval IO.println 1\ndef q := "}"\n')),
+    ("code after comment close", "import Mathlib\n/-\n-/ #eval IO.println 1\n" + STMT + "\n  linarith"),
+    ("«debug».skipKernelTC", cand("  linarith", prefix="set_option «debug».skipKernelTC true\n")),
+    ("open renaming", cand("  linarith", prefix="open Real renaming sqrt → t2\n")),
+    ("command after import", "import Mathlib #eval IO.println 1\n" + STMT + "\n  linarith"),
+    ("@[csimp]", cand("  linarith", prefix="@[csimp] theorem c : @id = @id := rfl\n")),
 ]
 
 
@@ -45,6 +71,16 @@ REFUSED = [
 def test_refused(what, code):
     reason = check_candidate(code, STMT)
     assert reason is not None and reason.startswith("refused"), what
+
+
+def test_redefining_a_name_of_the_statement_is_refused():
+    # without the problem's `open Real`, a candidate's own `sqrt` would silently replace Real.sqrt
+    stmt = "theorem u (x : ℝ) : sqrt (x ^ 2) = |x| := by"
+    code = "import Mathlib\ndef sqrt (x : ℝ) : ℝ := |x|\n" + stmt + "\n  simp [sqrt]"
+    reason = check_candidate(code, stmt)
+    assert reason is not None and "sqrt" in reason
+    helper = "import Mathlib\nopen Real\nlemma helper (x : ℝ) : sqrt (x ^ 2) = |x| := Real.sqrt_sq_eq_abs x\n"
+    assert check_candidate(helper + stmt + "\n  exact helper x", stmt) is None
 
 
 ALLOWED = [
@@ -66,6 +102,15 @@ ALLOWED = [
 @pytest.mark.parametrize("what,proof", ALLOWED, ids=[a[0] for a in ALLOWED])
 def test_allowed(what, proof):
     assert check_candidate(cand(proof), STMT) is None, what
+
+
+def test_lexically_tricky_proofs_stay_allowed():
+    helpers = "@[simp] lemma helper (y : ℝ) : y + 0 = y := by simp\nattribute [local simp] mul_comm\n"
+    for proof in ("  have hc : 'a' ≠ 'b' := by decide\n  linarith",
+                  "  have : s!\"{a}\" = s!\"{a}\" := rfl\n  linarith",
+                  "  have : (∑' n : ℕ, (0 : ℝ)) = 0 := tsum_zero\n  linarith",
+                  "  have h' : 0 ≤ a := h.le\n  nlinarith [h']"):
+        assert check_candidate(cand(proof, prefix=helpers), STMT) is None, proof
 
 
 def test_core_tactics_without_statement():

@@ -7,6 +7,14 @@ constructs that execute code (``#eval``, ``run_cmd``...), weaken the kernel
 ``@[extern]``, ``unsafe``), or change what the proof's syntax means (new
 ``macro``/``syntax``/``elab``/``notation``), and check that the theorem it proves
 is the problem's statement, unchanged and under its own name.
+
+What also changes a statement's meaning without changing its text is refused:
+``variable``/``include`` (a section variable ``(h : False)`` becomes a hypothesis),
+``instance`` (a new ``Add ℝ`` instance is picked first), ``open ... renaming``, and
+declaring a name the statement uses. Attributes are allow-listed (:data:`SAFE_ATTRIBUTES`):
+others such as ``@[tactic]``, ``@[simproc]`` or ``@[aesop]`` register code that Lean runs.
+Text the scanner cannot read the way Lean would (a quote inside a string's ``{...}``,
+an unterminated string) is refused rather than guessed.
 """
 
 from __future__ import annotations
@@ -40,57 +48,139 @@ _FORBIDDEN: list[tuple[re.Pattern[str], str]] = [
      "defines new syntax that could change what the proof means"),
     (re.compile(_kw("import")), "has a second import section"),
     (re.compile(_kw("namespace")), "opens a namespace (the target theorem must be declared at top level)"),
+    # found in review: each of these let a false theorem pass or ran code while elaborating
+    (re.compile(r"#(?:guard|html|widget|test|sample|loogle|leansearch|moogle|statesearch)\b"),
+     "runs code or queries the network"),
+    (re.compile(_kw("variable") + "|" + _kw("include")),
+     "declares section variables (they can add hypotheses such as False to the theorem)"),
+    (re.compile(_kw("instance")), "declares an instance (it can change what the statement means)"),
+    (re.compile("|".join(_kw(w) for w in (
+        "simproc", "dsimproc", "simproc_decl", "dsimproc_decl", "by_elab", "run_conv", "tactic",
+        "declare_simp_like_tactic", "declare_config_elab", "register_option"))),
+     "runs a metaprogram written in the candidate"),
+    (re.compile(r"(?<![\w'!?.])builtin_\w+"), "uses a builtin-only command"),
+    (re.compile(_kw("renaming")), "renames constants with `open ... renaming`"),
+    (re.compile(r"set_option\s+[\w.]*skipKernel"), "switches off the kernel type checker"),
 ]
+
+#: Attributes a candidate may use: they only tag proved lemmas or change unfolding. Any other
+#: attribute may register code to run (``tactic``, ``term_elab``, ``simproc``, ``norm_num``,
+#: ``aesop``...) or change what the statement means (``instance``, ``default_instance``).
+SAFE_ATTRIBUTES = frozenset({
+    "simp", "norm_cast", "push_cast", "reducible", "irreducible", "semireducible", "inline", "noinline",
+    "specialize", "nolint", "ext", "congr", "gcongr", "refl", "symm", "trans", "elab_as_elim",
+    "elab_without_expected_type", "match_pattern", "simps", "mono", "continuity", "measurability",
+    "fun_prop", "grind", "bound", "field_simps", "mfld_simps", "parity_simps", "zify_simps",
+    "qify_simps", "rify_simps", "to_additive", "deprecated", "inherit_doc", "pp_nodot", "nontriviality",
+    "induction_eliminator", "cases_eliminator", "rfl", "local", "scoped",
+})
+_ATTR_OPEN = re.compile(r"@\[|(?<![\w'!?.])attribute\s*\[")
 
 _DECL = re.compile(
     r"(?<![\w'!?.])(?:theorem|lemma|def|abbrev|instance|example|structure|inductive|class)\s+"
     r"(?P<name>[^\s(:{\[⦃]+)"
 )
-_THEOREM_NAME = re.compile(r"(?<![\w'!?.])(?:theorem|lemma)\s+(?P<name>[^\s(:{\[⦃]+)")
+_THEOREM_NAME = re.compile(r"(?<![\w'!?.])(?:theorem|lemma)\s+(?P<name>(?:«[^»]*»|[^\s(:{\[⦃«])+)")
 
 
-def strip_comments_and_strings(code: str) -> str:
-    """Remove ``--`` line comments, nested ``/- -/`` block comments and string literals.
+class _Ambiguous(ValueError):
+    """Text that Lean might read differently from this scanner: refused, never guessed."""
 
-    Removed text becomes a space (newlines are kept) so positions stay roughly aligned.
-    Char literals such as ``'"'`` are kept intact.
+
+_CHAR_LIT = re.compile(r"'(?:\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[\\\"'nrt])|[^\\'\n])'")
+_RAW_STRING = re.compile(r'r(#*)"')
+_IDENT_CHAR = re.compile(r"[\w'!?]")
+
+
+def _strip(code: str) -> str:
+    """Lean's lexical layer, enough to find code: drop comments and string contents, keep the rest.
+
+    Handles nested ``/- -/`` comments, ``--`` comments, strings with escapes, raw strings
+    (``r"..."``, ``r#"..."#``), char literals (``'"'``, ``'\\"'``, ``'\\''``), and ``«...»``
+    identifiers (their contents become plain identifier characters, so ``«debug».x`` reads
+    ``debug.x`` and ``«#eval»`` reads ``_eval``). The ``{...}`` parts of a string are kept as
+    code, since in an interpolated string (``s!"{...}"``, ``throwError "{...}"``) they are
+    elaborated. Raises :class:`_Ambiguous` where Lean's reading could differ from ours (a quote
+    inside ``{...}`` of a string, an unterminated string or ``«``), so nothing can hide there.
+    Removed text becomes a space; newlines are kept so line structure survives.
     """
     out: list[str] = []
-    i, n, depth = 0, len(code), 0
+    i, n = 0, len(code)
     while i < n:
         c = code[i]
-        if depth:
-            if code.startswith("/-", i):
-                depth += 1
-                i += 2
-            elif code.startswith("-/", i):
-                depth -= 1
-                i += 2
-                out.append(" ")
-            else:
-                out.append("\n" if c == "\n" else "")
-                i += 1
-            continue
+        token_start = i == 0 or not _IDENT_CHAR.match(code[i - 1])
         if code.startswith("/-", i):
-            depth = 1
-            i += 2
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if code.startswith("/-", i):
+                    depth, i = depth + 1, i + 2
+                elif code.startswith("-/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    if code[i] == "\n":
+                        out.append("\n")
+                    i += 1
+            out.append(" ")
         elif code.startswith("--", i):
             j = code.find("\n", i)
             i = n if j < 0 else j
             out.append(" ")
-        elif c == '"':
-            j = i + 1
-            while j < n and code[j] != '"':
-                j += 2 if code[j] == "\\" else 1
-            out.append('""')
+        elif c == "«":
+            j = code.find("»", i + 1)
+            if j < 0:
+                raise _Ambiguous("an unterminated «")
+            out.append(re.sub(r"[^\w'!?.]", "_", code[i + 1 : j]) or "_")
             i = j + 1
-        elif c == "'" and i + 2 < n and code[i + 2] == "'" and not (i and re.match(r"[\w'!?]", code[i - 1])):
-            out.append(code[i : i + 3])  # a char literal like 'a' or '"'
-            i += 3
+        elif c == "r" and token_start and _RAW_STRING.match(code, i):
+            hashes = _RAW_STRING.match(code, i).group(1)  # type: ignore[union-attr]
+            close = '"' + hashes
+            j = code.find(close, i + 2 + len(hashes))
+            if j < 0:
+                raise _Ambiguous("an unterminated raw string")
+            out.append('""' + "\n" * code.count("\n", i, j))
+            i = j + len(close)
+        elif c == '"':
+            j, depth, kept, seg = i + 1, 0, [], 0
+            while True:
+                if j >= n:
+                    raise _Ambiguous("an unterminated string literal")
+                d = code[j]
+                if d == "\\":
+                    j += 2
+                    continue
+                if d == "{":
+                    if depth == 0:
+                        seg = j + 1
+                    depth += 1
+                elif d == "}" and depth:
+                    depth -= 1
+                    if depth == 0:
+                        kept.append(code[seg:j])
+                elif d == '"':
+                    if depth:
+                        raise _Ambiguous("a quote inside {...} of a string (interpolation)")
+                    break
+                j += 1
+            out.append('"' + " ".join(kept) + '"' + "\n" * code.count("\n", i, j))
+            i = j + 1
+        elif c == "'" and token_start and _CHAR_LIT.match(code, i):
+            lit = _CHAR_LIT.match(code, i).group(0)  # type: ignore[union-attr]
+            if '"' in lit and i and not re.match(r"[\s(\[{,:=]", code[i - 1]):
+                raise _Ambiguous(f"a quote character literal right after {code[i - 1]!r}")
+            out.append("' '")
+            i += len(lit)
         else:
             out.append(c)
             i += 1
     return "".join(out)
+
+
+def strip_comments_and_strings(code: str) -> str:
+    """:func:`_strip`, but text it cannot read safely is returned with strings left in (for display)."""
+    try:
+        return _strip(code)
+    except _Ambiguous:
+        return code
 
 
 def normalize_ws(text: str) -> str:
@@ -113,26 +203,55 @@ def target_theorem(code: str, statement: str | None) -> str | None:
     return names[-1] if names else None
 
 
-def _body(code: str) -> str:
-    """The code after its leading import section (blank, comment and ``import`` lines)."""
-    lines = code.split("\n")
+_MODULE = re.compile(r"[\w'!?.]+")
+
+
+def _split_stripped(stripped: str) -> tuple[list[str], str]:
+    """(import lines, body) of comment-free text: leading blank and ``import`` lines form the header."""
+    lines = stripped.split("\n")
     k = 0
-    in_block = False
-    while k < len(lines):
-        s = lines[k].strip()
-        if in_block:
-            in_block = "-/" not in s
-            k += 1
-            continue
-        if not s or s.startswith("--") or s.startswith("import "):
-            k += 1
-            continue
-        if s.startswith("/-") and "-/" not in s[2:]:
-            in_block = True
-            k += 1
-            continue
-        break
-    return "\n".join(lines[k:])
+    while k < len(lines) and (not lines[k].strip() or lines[k].split()[0] == "import"):
+        k += 1
+    return [ln for ln in lines[:k] if ln.strip()], "\n".join(lines[k:])
+
+
+def _bad_attribute(body: str) -> str | None:
+    """The first attribute outside :data:`SAFE_ATTRIBUTES` in ``@[...]`` / ``attribute [...]``."""
+    for m in _ATTR_OPEN.finditer(body):
+        depth, j = 1, m.end()
+        while j < len(body) and depth:
+            depth += {"[": 1, "]": -1}.get(body[j], 0)
+            j += 1
+        inner = body[m.end() : j - 1]
+        parts, level, cur = [], 0, ""
+        for ch in inner:
+            level += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(ch, 0)
+            if ch == "," and level == 0:
+                parts.append(cur)
+                cur = ""
+            else:
+                cur += ch
+        parts.append(cur)
+        for part in parts:
+            words = part.replace("-", " ").split()
+            while words and words[0] in ("local", "scoped"):
+                words = words[1:]
+            name = words[0] if words else ""
+            if name not in SAFE_ATTRIBUTES:
+                return name or "(empty)"
+    return None
+
+
+_BINDERS = re.compile(r"[(\[{⦃]\s*(?P<names>[^:()\[\]{}⦃⦄]+?)\s*:|(?:∀|∃!?|fun|λ|∑|∏|⋃|⋂)\s*(?P<q>[^,:=]+?)\s*[,:]")
+_IDENT = re.compile(r"[^\W\d][\w'!?.]*")
+
+
+def _free_names(statement: str) -> set[str]:
+    """Last components of the identifiers a statement uses that are not its own binders."""
+    bound: set[str] = set()
+    for m in _BINDERS.finditer(statement):
+        bound.update((m.group("names") or m.group("q") or "").split())
+    return {t.rstrip(".").split(".")[-1] for t in _IDENT.findall(statement)} - bound
 
 
 def check_candidate(code: str, statement: str | None) -> str | None:
@@ -144,11 +263,21 @@ def check_candidate(code: str, statement: str | None) -> str | None:
     """
     if "\x00" in code:
         return "refused: contains a NUL character"
-    body = strip_comments_and_strings(_body(code))
+    try:
+        imports, body = _split_stripped(_strip(code))
+    except _Ambiguous as e:
+        return f"refused: {e} (the text could be read two ways)"
+    for line in imports:
+        mods = line.split()[1:]
+        if not mods or not all(_MODULE.fullmatch(m) for m in mods):
+            return f"refused: the import line {line.strip()!r} names something other than modules"
     for pattern, reason in _FORBIDDEN:
         m = pattern.search(body)
         if m:
             return f"refused: {reason} ({m.group(0).strip()!r})"
+    bad = _bad_attribute(body)
+    if bad is not None:
+        return f"refused: uses the attribute {bad!r} (not in policy.SAFE_ATTRIBUTES: it may run code)"
     if statement is None:
         return None
     name = theorem_name(statement)
@@ -168,4 +297,9 @@ def check_candidate(code: str, statement: str | None) -> str | None:
     declared = [m.group("name") for m in _DECL.finditer(body)]
     if declared.count(name) != 1:
         return f"refused: {name!r} is declared {declared.count(name)} times (expected once)"
+    free = _free_names(clean_stmt) - {name.split(".")[-1]}
+    for other in declared:
+        last = other.replace("«", "").replace("»", "").split(".")[-1]
+        if other != name and last in free:
+            return f"refused: declares {other!r}, a name the statement of {name!r} uses (it could change its meaning)"
     return None
