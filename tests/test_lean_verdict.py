@@ -18,7 +18,24 @@ def test_parse_axioms_forms():
     assert parse_axioms([info("'«weird name»' depends on axioms: [propext]")], "weird name") == ["propext"]
     assert parse_axioms([info("'other' depends on axioms: [propext]")], "t") is None
     assert parse_axioms([Message("error", "unknown constant 't'")], "t") is None
-    assert axioms_command("t") == "#print axioms t"
+    assert axioms_command("t").endswith("#print axioms t")
+
+
+def test_axioms_command_prints_full_names():
+    # Lean prints the axiom list with MessageData.ofConstName, which honours pp.fullNames: after a
+    # candidate's `open Classical` it would read `choice` and a valid proof would fail
+    assert axioms_command("t").startswith("set_option pp.fullNames true in\n")
+
+
+def test_parse_axioms_matches_the_exact_name_and_reads_every_line():
+    # `open X` in a candidate makes `#print axioms t` also print X.t: that line must not decide
+    msgs = [info("'X.t' does not depend on any axioms"), info("'t' depends on axioms: [sorryAx]")]
+    assert parse_axioms(msgs, "t") == ["sorryAx"]
+    assert parse_axioms([info("'X.t' does not depend on any axioms")], "t") is None
+    both = [info("'t' does not depend on any axioms"), info("'t' depends on axioms: [Lean.ofReduceBool]")]
+    assert parse_axioms(both, "t") == ["Lean.ofReduceBool"]
+    assert parse_axioms([info("'_private.0.t' depends on axioms: [propext]")], "t") == ["propext"]
+    assert parse_axioms([info("'t'' does not depend on any axioms")], "t'") == []
 
 
 def test_judge_proved_and_subsets():

@@ -33,34 +33,52 @@ _AXIOM_EXPLANATIONS = {
 
 
 def axioms_command(name: str) -> str:
-    """The command that lists the axioms ``name`` depends on."""
-    return f"#print axioms {name}"
+    """The command that lists the axioms ``name`` depends on.
+
+    ``pp.fullNames``: Lean prints the list with ``MessageData.ofConstName``, which shortens
+    names against the candidate's ``open`` lines (``open Classical`` would print ``choice``).
+    """
+    return f"set_option pp.fullNames true in\n#print axioms {name}"
 
 
 def _strip_guillemets(name: str) -> str:
     return name.replace("«", "").replace("»", "")
 
 
+def _names_match(printed: str, want: str) -> bool:
+    """``printed`` (from a ``#print axioms`` line) is the constant ``want`` (or its private name)."""
+    return printed == want or (printed.startswith("_private.") and printed.endswith("." + want))
+
+
 def parse_axioms(messages: Iterable[Message], name: str) -> list[str] | None:
     """The axioms listed for ``name`` in a ``#print axioms`` reply, or None if no such line.
 
     Handles both forms ("depends on axioms: [a, b]" possibly wrapped across lines, and
-    "does not depend on any axioms") and names quoted with «».
+    "does not depend on any axioms") and names quoted with «». Only lines for exactly
+    ``name`` count (``open X`` makes Lean also print ``X.name``), and when several do,
+    their axioms are all returned.
     """
     want = _strip_guillemets(name)
+    found_any = False
+    axioms: list[str] = []
     for m in messages:
         if m.severity != "info":
             continue
         text = " ".join(m.data.split())
-        head = re.match(r"'(?P<n>[^']*)'", text)
-        if head and _strip_guillemets(head.group("n")) not in (want, want.split(".")[-1]):
+        head = re.match(r"'(?P<n>.*?)' (?:depends on axioms|does not depend on any axioms)", text)
+        if not head or not _names_match(_strip_guillemets(head.group("n")), want):
             continue
         if _NO_AXIOMS in text:
-            return []
+            found_any = True
+            continue
         found = _DEPENDS.search(text)
         if found:
-            return [_strip_guillemets(a.strip()) for a in found.group("list").split(",") if a.strip()]
-    return None
+            found_any = True
+            for a in found.group("list").split(","):
+                a = _strip_guillemets(a.strip())
+                if a and a not in axioms:
+                    axioms.append(a)
+    return axioms if found_any else None
 
 
 def is_sorry_warning(message: Message) -> bool:

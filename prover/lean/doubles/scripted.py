@@ -39,7 +39,7 @@ from typing import Any
 
 from prover.lean.doubles.protocol import main_guard, serve, write_response
 
-AXIOMS_RE = re.compile(r"^\s*#print\s+axioms\s+(\S+)\s*$")
+AXIOMS_RE = re.compile(r"^\s*(?:set_option\s+\S+\s+\S+\s+in\s+)?#print\s+axioms\s+(\S+)\s*$")
 STANDARD = "[propext, Classical.choice, Quot.sound]"
 
 
