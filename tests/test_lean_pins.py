@@ -39,3 +39,20 @@ def test_repl_command_without_lean(monkeypatch, tmp_path):
         repl_command()
     msg = str(e.value)
     assert "install elan" in msg and "\n" not in msg
+
+
+def test_setup_accepts_the_core_flag_that_the_missing_repl_message_names(monkeypatch):
+    # project.repl_command tells users to run `proofforge-lean setup --core`: that must parse
+    import prover.lean.setup as setup_mod
+
+    seen = {}
+
+    def fake_ensure(mathlib=False, project_dir=None):
+        seen["mathlib"] = mathlib
+        return setup_mod.LeanSetup(["repl"], find_lean_project(), mathlib)
+
+    monkeypatch.setattr(setup_mod, "ensure_lean", fake_ensure)
+    assert main(["setup", "--core"]) == 0 and seen["mathlib"] is False
+    assert main(["setup", "--mathlib"]) == 0 and seen["mathlib"] is True
+    with pytest.raises(SystemExit):
+        main(["setup", "--core", "--mathlib"])

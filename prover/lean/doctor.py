@@ -115,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("doctor", help="report toolchain, Mathlib and REPL pins and whether they agree")
     d.add_argument("--project", default=None)
     s = sub.add_parser("setup", help="install elan and build the REPL (and lean_project with --mathlib)")
-    s.add_argument("--mathlib", action="store_true", help="also fetch Mathlib and build lean_project")
+    kind = s.add_mutually_exclusive_group()
+    kind.add_argument("--mathlib", action="store_true", help="also fetch Mathlib and build lean_project")
+    kind.add_argument("--core", action="store_true", help="only the standalone Lean-core REPL (the default)")
     s.add_argument("--project", default=None)
     args = parser.parse_args(argv)
     if args.command == "doctor":
