@@ -64,6 +64,7 @@ REFUSED = [
     ("open renaming", cand("  linarith", prefix="open Real renaming sqrt → t2\n")),
     ("command after import", "import Mathlib #eval IO.println 1\n" + STMT + "\n  linarith"),
     ("@[csimp]", cand("  linarith", prefix="@[csimp] theorem c : @id = @id := rfl\n")),
+    ("instance after Classical", cand("  norm_num", prefix="attribute [local instance] Classical.dec\n  myAdd\n")),
 ]
 
 
@@ -96,6 +97,7 @@ ALLOWED = [
     ("string with keywords", '  have _s : String := "axiom #eval"\n  linarith'),
     ("identifier containing axiom", "  have my_axiom_free : True := trivial\n  linarith"),
     ("sorry is judged later", "  sorry"),
+    ("classical local instance", "  classical\n  linarith"),
 ]
 
 
@@ -105,7 +107,8 @@ def test_allowed(what, proof):
 
 
 def test_lexically_tricky_proofs_stay_allowed():
-    helpers = "@[simp] lemma helper (y : ℝ) : y + 0 = y := by simp\nattribute [local simp] mul_comm\n"
+    helpers = ("@[simp] lemma helper (y : ℝ) : y + 0 = y := by simp\nattribute [local simp] mul_comm\n"
+               "attribute [local instance] Classical.propDecidable\n")
     for proof in ("  have hc : 'a' ≠ 'b' := by decide\n  linarith",
                   "  have : s!\"{a}\" = s!\"{a}\" := rfl\n  linarith",
                   "  have : (∑' n : ℕ, (0 : ℝ)) = 0 := tsum_zero\n  linarith",

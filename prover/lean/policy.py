@@ -75,6 +75,9 @@ SAFE_ATTRIBUTES = frozenset({
     "induction_eliminator", "cases_eliminator", "rfl", "local", "scoped",
 })
 _ATTR_OPEN = re.compile(r"@\[|(?<![\w'!?.])attribute\s*\[")
+#: ``attribute [local instance] Classical.propDecidable``: what ``open Classical`` does, so allowed.
+_CLASSICAL_INSTANCE = re.compile(
+    r"(?<![\w'!?.])attribute\s*\[\s*(?:local\s+|scoped\s+)?instance\s*\](?:[ \t]+Classical\.[\w']+)+")
 
 _DECL = re.compile(
     r"(?<![\w'!?.])(?:theorem|lemma|def|abbrev|instance|example|structure|inductive|class)\s+"
@@ -204,6 +207,25 @@ def target_theorem(code: str, statement: str | None) -> str | None:
 
 
 _MODULE = re.compile(r"[\w'!?.]+")
+_NEXT_TOKEN = re.compile(r"\s*(?P<tok>[\w'!?.«]+|\S|$)")
+_COMMAND_WORDS = frozenset({
+    "theorem", "lemma", "def", "abbrev", "example", "open", "set_option", "attribute", "noncomputable",
+    "private", "protected", "section", "end", "universe", "structure", "inductive", "class", "mutual",
+    "namespace", "", "@",
+})
+
+
+def _drop_classical_instances(body: str) -> str:
+    """Blank ``attribute [local instance] Classical.x`` when nothing but Classical names follow
+    (``attribute`` takes any number of names, also on the next lines)."""
+    out, last = [], 0
+    for m in _CLASSICAL_INSTANCE.finditer(body):
+        nxt = _NEXT_TOKEN.match(body, m.end())
+        tok = nxt.group("tok") if nxt else ""
+        if tok in _COMMAND_WORDS or not re.match(r"[\w«]", tok):
+            out.append(body[last : m.start()] + " ")
+            last = m.end()
+    return "".join(out) + body[last:]
 
 
 def _split_stripped(stripped: str) -> tuple[list[str], str]:
@@ -271,6 +293,7 @@ def check_candidate(code: str, statement: str | None) -> str | None:
         mods = line.split()[1:]
         if not mods or not all(_MODULE.fullmatch(m) for m in mods):
             return f"refused: the import line {line.strip()!r} names something other than modules"
+    body = _drop_classical_instances(body)
     for pattern, reason in _FORBIDDEN:
         m = pattern.search(body)
         if m:
