@@ -64,6 +64,9 @@ REFUSED = [
     ("open renaming", cand("  linarith", prefix="open Real renaming sqrt → t2\n")),
     ("command after import", "import Mathlib #eval IO.println 1\n" + STMT + "\n  linarith"),
     ("@[csimp]", cand("  linarith", prefix="@[csimp] theorem c : @id = @id := rfl\n")),
+    ("variable?", cand("  exact (Fact.out : False).elim", prefix="variable? [Fact False]\n")),
+    ("notation3", cand("  linarith", prefix='notation3 "⊤⊤" => True\n')),
+    ("unif_hint", cand("  linarith", prefix="unif_hint (n : ℕ) where ⊢ n =?= n\n")),
     ("instance after Classical", cand("  norm_num", prefix="attribute [local instance] Classical.dec\n  myAdd\n")),
 ]
 

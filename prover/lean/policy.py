@@ -44,14 +44,14 @@ _FORBIDDEN: list[tuple[re.Pattern[str], str]] = [
     (re.compile(_kw("initialize") + "|" + _kw("builtin_initialize")), "runs code at initialisation"),
     (re.compile("|".join(_kw(w) for w in (
         "macro", "macro_rules", "syntax", "elab", "elab_rules", "notation", "infix", "infixl",
-        "infixr", "prefix", "postfix", "declare_syntax_cat", "binder_predicate"))),
+        "infixr", "prefix", "postfix", "declare_syntax_cat", "binder_predicate", "notation3", "unif_hint"))),
      "defines new syntax that could change what the proof means"),
     (re.compile(_kw("import")), "has a second import section"),
     (re.compile(_kw("namespace")), "opens a namespace (the target theorem must be declared at top level)"),
     # found in review: each of these let a false theorem pass or ran code while elaborating
     (re.compile(r"#(?:guard|html|widget|test|sample|loogle|leansearch|moogle|statesearch)\b"),
      "runs code or queries the network"),
-    (re.compile(_kw("variable") + "|" + _kw("include")),
+    (re.compile(r"(?<![\w'!?.])(?:variable|include)(?![\w'.])"),
      "declares section variables (they can add hypotheses such as False to the theorem)"),
     (re.compile(_kw("instance")), "declares an instance (it can change what the statement means)"),
     (re.compile("|".join(_kw(w) for w in (
