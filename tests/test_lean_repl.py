@@ -258,3 +258,14 @@ async def test_rss_is_measured_and_close_reaps(tmp_path: Path) -> None:
 async def test_missing_executable_is_one_clear_error() -> None:
     with pytest.raises(FileNotFoundError, match="not found"):
         await Repl(["/nonexistent/repl-binary"]).start()
+
+
+def test_double_get_lines_uses_leans_whitespace() -> None:
+    # Lean's String.trim strips only ' ', '\t', '\r', '\n' (Char.isWhitespace); Python's strip() more
+    import io
+
+    from prover.lean.doubles.protocol import get_lines
+
+    assert get_lines(io.StringIO('{"cmd": "a"}\u00a0\n\n')) == '{"cmd": "a"}\u00a0'
+    assert get_lines(io.StringIO("\x0c\n{}\n\n")) == "\x0c{}"
+    assert get_lines(io.StringIO('{"cmd":\n "b"}  \n\t\n')) == '{"cmd": "b"}'

@@ -28,6 +28,10 @@ SHAPES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+#: ``Char.isWhitespace`` in Lean, which ``String.trim``/``trimRight`` use (Python's strip() takes more).
+_LEAN_WS = " \t\r\n"
+
+
 class Fatal(Exception):
     """An input the real REPL dies on."""
 
@@ -37,10 +41,10 @@ def get_lines(stream: TextIO) -> str:
     parts: list[str] = []
     while True:
         line = stream.readline()
-        if not line.strip():
+        if not line.strip(_LEAN_WS):
             # a blank line (or EOF) ends the query; a leading blank line is itself the query
             return "".join(parts) if parts else line
-        parts.append(line.rstrip())
+        parts.append(line.rstrip(_LEAN_WS))
 
 
 def request_kind(obj: Any) -> str:
@@ -68,8 +72,8 @@ def write_response(obj: Any, out: TextIO = sys.stdout) -> None:
 
 def serve(handle: Callable[[str, dict[str, Any]], None]) -> int:
     """Run the REPL loop, calling ``handle(kind, request)`` for each request; return the exit code."""
-    for stream in (sys.stdin, sys.stdout):
-        stream.reconfigure(encoding="utf-8")  # type: ignore[attr-defined]
+    sys.stdin.reconfigure(encoding="utf-8", newline="\n")  # type: ignore[attr-defined]  # Lean's getLine: '\n' only
+    sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[attr-defined]
     stdin = sys.stdin
     while True:
         query = get_lines(stdin)
