@@ -76,3 +76,17 @@ def test_split_then_shift_maps_body_lines_back_to_the_candidate(headers: list[st
     assert all(h.startswith("import ") for h in s.header.splitlines())
     assert len(set(s.header.splitlines())) == len(s.header.splitlines())
     assert all(h == "import Mathlib" or "Mathlib" not in h for h in s.header.splitlines())
+
+
+def test_block_comments_before_and_between_imports_belong_to_the_header() -> None:
+    # an `import` after a leading /- -/ comment used to land in the body, where Lean rejects it
+    code = "/- Problem 1\n   from a contest -/\nimport Mathlib\n/-! notes -/\nimport Aesop\ntheorem t : True := trivial"
+    s = split_header(code)
+    assert s.header == "import Mathlib\nimport Aesop"
+    assert s.body == "theorem t : True := trivial" and s.offset == 5
+    # code after the comment's close on the same line is body, so the comment stays with it
+    s = split_header("import Mathlib\n/- a\n-/ theorem t : True := trivial")
+    assert s.header == "import Mathlib" and s.offset == 1 and s.body.startswith("/- a")
+    # an unterminated comment is left to Lean, in the body
+    s = split_header("import Mathlib\n/- open\ntheorem t : True := trivial")
+    assert s.offset == 1

@@ -52,12 +52,40 @@ def normalize_imports(lines: list[str]) -> str:
     return "\n".join(f"import {m}" for m in seen)
 
 
+def _comment_end(lines: list[str], start: int) -> int | None:
+    """The line on which the (nested) ``/-`` comment opening line ``start`` closes, if nothing
+    but whitespace or a ``--`` comment follows it there; else None."""
+    text = "\n".join(lines[start:])
+    i = text.index("/-")
+    depth = 0
+    while i < len(text):
+        if text.startswith("/-", i):
+            depth, i = depth + 1, i + 2
+        elif text.startswith("-/", i):
+            depth, i = depth - 1, i + 2
+            if depth == 0:
+                rest = text[i:].split("\n", 1)[0].strip()
+                return start + text.count("\n", 0, i) if not rest or rest.startswith("--") else None
+        else:
+            i += 1
+    return None
+
+
 def split_header(code: str) -> Split:
-    """Leading blank, comment and ``import`` lines form the header; everything else is the body."""
+    """Leading blank, comment and ``import`` lines form the header; everything else is the body.
+
+    A leading ``/- ... -/`` comment (also between imports) is header when its last line holds
+    nothing else: an ``import`` after it must reach the header, Lean rejects it in a body.
+    """
     lines = code.split("\n")
     n = 0
-    while n < len(lines) and _is_header_line(lines[n]):
-        n += 1
+    while n < len(lines):
+        if _is_header_line(lines[n]):
+            n += 1
+        elif lines[n].strip().startswith("/-") and (end := _comment_end(lines, n)) is not None:
+            n = end + 1
+        else:
+            break
     if n == len(lines):  # nothing but header lines: keep the final (empty) line as the body
         n = max(0, len(lines) - 1) if lines and not lines[-1].strip() else n
     header = normalize_imports(lines[:n])
