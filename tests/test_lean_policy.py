@@ -67,6 +67,8 @@ REFUSED = [
     ("variable?", cand("  exact (Fact.out : False).elim", prefix="variable? [Fact False]\n")),
     ("notation3", cand("  linarith", prefix='notation3 "⊤⊤" => True\n')),
     ("unif_hint", cand("  linarith", prefix="unif_hint (n : ℕ) where ⊢ n =?= n\n")),
+    ("#guard_msgs hides an error", cand("  linarith", prefix="/-- error: oops -/\n#guard_msgs in\nexample : 1 = 2 := rfl\n")),
+    ("#check_failure", cand("  linarith", prefix="#check_failure (rfl : 1 = 2)\n")),
     ("instance after Classical", cand("  norm_num", prefix="attribute [local instance] Classical.dec\n  myAdd\n")),
 ]
 

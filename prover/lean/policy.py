@@ -51,6 +51,7 @@ _FORBIDDEN: list[tuple[re.Pattern[str], str]] = [
     # found in review: each of these let a false theorem pass or ran code while elaborating
     (re.compile(r"#(?:guard|html|widget|test|sample|loogle|leansearch|moogle|statesearch)\b"),
      "runs code or queries the network"),
+    (re.compile(r"#(?:guard_msgs|check_failure)\b"), "swallows Lean's messages (an error must fail the candidate)"),
     (re.compile(r"(?<![\w'!?.])(?:variable|include)(?![\w'.])"),
      "declares section variables (they can add hypotheses such as False to the theorem)"),
     (re.compile(_kw("instance")), "declares an instance (it can change what the statement means)"),
