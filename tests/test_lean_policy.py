@@ -138,6 +138,14 @@ def test_names():
     assert target_theorem("anything", STMT) == "t"
 
 
+def test_quoted_theorem_names_reach_lean_quoted():
+    stmt = "theorem «my thm» (n : ℕ) : n + 0 = n := by"
+    code = "import Mathlib\n" + stmt + "\n  simp"
+    assert check_candidate(code, stmt) is None
+    assert theorem_name(stmt) == "«my thm»" and target_theorem(code, None) == "«my thm»"
+    assert check_candidate(code + "\ntheorem my_thm : True := trivial", stmt) is not None
+
+
 def test_strip_comments_nested():
     code = 'a /- x /- y -/ z -/ b -- c\n"d \\" e" f'
     out = strip_comments_and_strings(code)

@@ -96,7 +96,7 @@ _RAW_STRING = re.compile(r'r(#*)"')
 _IDENT_CHAR = re.compile(r"[\w'!?]")
 
 
-def _strip(code: str) -> str:
+def _strip(code: str, *, keep_quoted: bool = False) -> str:
     """Lean's lexical layer, enough to find code: drop comments and string contents, keep the rest.
 
     Handles nested ``/- -/`` comments, ``--`` comments, strings with escapes, raw strings
@@ -133,7 +133,7 @@ def _strip(code: str) -> str:
             j = code.find("»", i + 1)
             if j < 0:
                 raise _Ambiguous("an unterminated «")
-            out.append(re.sub(r"[^\w'!?.]", "_", code[i + 1 : j]) or "_")
+            out.append(code[i : j + 1] if keep_quoted else (re.sub(r"[^\w'!?.]", "_", code[i + 1 : j]) or "_"))
             i = j + 1
         elif c == "r" and token_start and _RAW_STRING.match(code, i):
             hashes = _RAW_STRING.match(code, i).group(1)  # type: ignore[union-attr]
@@ -191,9 +191,17 @@ def normalize_ws(text: str) -> str:
     return " ".join(text.split())
 
 
+def _names_text(code: str) -> str:
+    """Comment-free text with ``«»`` names as written (for names sent back to Lean)."""
+    try:
+        return _strip(code, keep_quoted=True)
+    except _Ambiguous:
+        return code
+
+
 def theorem_name(statement: str) -> str | None:
-    """The name declared by a statement (``theorem foo ...`` -> ``foo``)."""
-    m = _THEOREM_NAME.search(strip_comments_and_strings(statement))
+    """The name declared by a statement (``theorem foo ...`` -> ``foo``; ``«a b»`` kept quoted)."""
+    m = _THEOREM_NAME.search(_names_text(statement))
     return m.group("name") if m else None
 
 
@@ -203,7 +211,7 @@ def target_theorem(code: str, statement: str | None) -> str | None:
         name = theorem_name(statement)
         if name:
             return name
-    names = _THEOREM_NAME.findall(strip_comments_and_strings(code))
+    names = _THEOREM_NAME.findall(_names_text(code))
     return names[-1] if names else None
 
 
@@ -318,12 +326,14 @@ def check_candidate(code: str, statement: str | None) -> str | None:
     after = clean_body[clean_body.index(clean_stmt) + len(clean_stmt):].lstrip()
     if not after.startswith(":="):
         return f"refused: the statement of {name!r} is followed by something other than ':='"
+    key_match = _THEOREM_NAME.search(_strip(statement))  # the name as it reads in ``body`` («» folded)
+    key = key_match.group("name") if key_match else name
     declared = [m.group("name") for m in _DECL.finditer(body)]
-    if declared.count(name) != 1:
-        return f"refused: {name!r} is declared {declared.count(name)} times (expected once)"
-    free = _free_names(clean_stmt) - {name.split(".")[-1]}
+    if declared.count(key) != 1:
+        return f"refused: {name!r} is declared {declared.count(key)} times (expected once)"
+    free = _free_names(clean_stmt) - {key.split(".")[-1]}
     for other in declared:
-        last = other.replace("«", "").replace("»", "").split(".")[-1]
-        if other != name and last in free:
+        last = other.split(".")[-1]
+        if other != key and last in free:
             return f"refused: declares {other!r}, a name the statement of {name!r} uses (it could change its meaning)"
     return None
