@@ -69,6 +69,8 @@ REFUSED = [
     ("unif_hint", cand("  linarith", prefix="unif_hint (n : ℕ) where ⊢ n =?= n\n")),
     ("#guard_msgs hides an error", cand("  linarith", prefix="/-- error: oops -/\n#guard_msgs in\nexample : 1 = 2 := rfl\n")),
     ("#check_failure", cand("  linarith", prefix="#check_failure (rfl : 1 = 2)\n")),
+    ("eval%", cand("  have : (2 : ℕ) ^ 10 = eval% 2 ^ 10 := rfl\n  linarith")),
+    ("unsafeBaseIO", cand("  have := IO.unsafeBaseIO (pure 0)\n  linarith")),
     ("instance after Classical", cand("  norm_num", prefix="attribute [local instance] Classical.dec\n  myAdd\n")),
 ]
 
