@@ -81,14 +81,28 @@ def test_refused(what, code):
     assert reason is not None and reason.startswith("refused"), what
 
 
-def test_redefining_a_name_of_the_statement_is_refused():
+def test_with_the_problem_header_redefining_a_name_of_the_statement_is_refused():
     # without the problem's `open Real`, a candidate's own `sqrt` would silently replace Real.sqrt
+    header = "import Mathlib\nopen Real\n"
     stmt = "theorem u (x : ℝ) : sqrt (x ^ 2) = |x| := by"
-    code = "import Mathlib\ndef sqrt (x : ℝ) : ℝ := |x|\n" + stmt + "\n  simp [sqrt]"
-    reason = check_candidate(code, stmt)
+    evil = "import Mathlib\ndef sqrt (x : ℝ) : ℝ := |x|\n" + stmt + "\n  simp [sqrt]"
+    reason = check_candidate(evil, stmt, header)
+    assert reason is not None and "header" in reason
+    evil2 = header + "def sqrt (x : ℝ) : ℝ := |x|\n" + stmt + "\n  simp [sqrt]"
+    reason = check_candidate(evil2, stmt, header)
     assert reason is not None and "sqrt" in reason
-    helper = "import Mathlib\nopen Real\nlemma helper (x : ℝ) : sqrt (x ^ 2) = |x| := Real.sqrt_sq_eq_abs x\n"
-    assert check_candidate(helper + stmt + "\n  exact helper x", stmt) is None
+    helper = header + "lemma helper (x : ℝ) : sqrt (x ^ 2) = |x| := Real.sqrt_sq_eq_abs x\n"
+    assert check_candidate(helper + stmt + "\n  exact helper x", stmt, header) is None
+
+
+def test_a_problem_header_may_define_what_its_statement_uses():
+    # ProofNet headers define names (`def is_topology`, `def f`) that the statement uses
+    header = "import Mathlib\nopen Set\n\ndef is_top (X : Type*) (T : Set (Set X)) := univ ∈ T\n\n"
+    stmt = "theorem e (X : Type*) (T : Set (Set X)) (h : is_top X T) : is_top X T :="
+    assert check_candidate(header + stmt + " h", stmt, header) is None
+    assert check_candidate(header + stmt + " h", stmt) is None
+    changed = header.replace("univ ∈ T", "True")
+    assert check_candidate(changed + stmt + " h", stmt, header) is not None
 
 
 ALLOWED = [

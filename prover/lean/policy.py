@@ -286,12 +286,19 @@ def _free_names(statement: str) -> set[str]:
     return {t.rstrip(".").split(".")[-1] for t in _IDENT.findall(statement)} - bound
 
 
-def check_candidate(code: str, statement: str | None) -> str | None:
+def check_candidate(code: str, statement: str | None, header: str | None = None) -> str | None:
     """None if the candidate may go to Lean, else the reason it is refused.
 
     ``statement`` is the problem's formal statement (with its theorem name); when given,
     the candidate must contain it unchanged after whitespace normalisation, declare that
     name exactly once, and prove nothing else under it.
+
+    ``header`` is the problem's header (imports, ``open``/``set_option`` lines, definitions
+    the statement uses). When given, its non-import part must precede the statement
+    unchanged, and the candidate may not declare anything else under a name the statement
+    uses. Without it that last check cannot tell a problem's own ``def f`` (ProofNet) from a
+    candidate's ``def sqrt`` replacing ``Real.sqrt`` after dropping ``open Real``, so it is
+    skipped: callers that know the header should pass it.
     """
     if "\x00" in code:
         return "refused: contains a NUL character"
@@ -332,9 +339,18 @@ def check_candidate(code: str, statement: str | None) -> str | None:
     declared = [m.group("name") for m in _DECL.finditer(body)]
     if declared.count(key) != 1:
         return f"refused: {name!r} is declared {declared.count(key)} times (expected once)"
+    if header is None:
+        return None
+    try:
+        _, header_body = _split_stripped(_strip(header))
+    except _Ambiguous as e:
+        return f"refused: the problem's header has {e}"
+    clean_header = normalize_ws(header_body)
+    if clean_header and clean_header not in clean_body[: clean_body.index(clean_stmt)]:
+        return f"refused: the candidate does not contain the problem's header before {name!r} unchanged"
+    own = [m.group("name") for m in _DECL.finditer(header_body)]
     free = _free_names(clean_stmt) - {key.split(".")[-1]}
     for other in declared:
-        last = other.split(".")[-1]
-        if other != key and last in free:
+        if other not in own and other != key and other.split(".")[-1] in free:
             return f"refused: declares {other!r}, a name the statement of {name!r} uses (it could change its meaning)"
     return None

@@ -372,7 +372,8 @@ class LeanPool(Verifier):
             c.code.encode("utf-8")
         except UnicodeEncodeError as e:
             return Verdict("rejected", reason=f"refused: not valid Unicode text ({e.reason} at {e.start})")
-        refusal = policy.check_candidate(c.code, c.statement)
+        # a Candidate that carries its problem's header lets the policy check it too (policy.check_candidate)
+        refusal = policy.check_candidate(c.code, c.statement, getattr(c, "header", None))
         if refusal:
             return Verdict("rejected", reason=refusal)
         split = split_header(c.code)
