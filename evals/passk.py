@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,12 @@ def pass_at_k(n: int, c: int, k: int) -> float:
         raise ValueError(f"pass_at_k: c={c} correct out of n={n} samples is impossible")
     if k > n:
         raise ValueError(f"pass_at_k: k={k} is larger than the n={n} samples drawn")
+    return _pass_at_k(n, c, k)
+
+
+@lru_cache(maxsize=65536)
+def _pass_at_k(n: int, c: int, k: int) -> float:
+    """A summary asks for the same few (n, c, k) once per problem, group and k: each is computed once."""
     if c == 0:
         return 0.0
     if n - c < k:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 import time
 import traceback
@@ -28,8 +27,8 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from evals.data import Dataset, DatasetError, dataset_from_cfg, lean_project_pins
-from evals.passk import budget_description, counts_from_record, summarize
-from prover.config import config_dir, to_container
+from evals.passk import SampleCounts, budget_description, counts_from_record, summarize
+from prover.config import hydra_app, run_dir_for, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator
 from prover.records import JsonlWriter, Outcome, Problem, iter_jsonl, read_jsonl
@@ -68,15 +67,7 @@ def _config_errors() -> tuple[type[BaseException], ...]:
 
 def resolve_run_dir(cfg: DictConfig) -> Path:
     """``cfg.out_dir`` if set, else Hydra's run folder (inside a Hydra app)."""
-    out = cfg.get("out_dir")
-    if out:
-        return Path(str(out)).expanduser().resolve()
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return Path(HydraConfig.get().runtime.output_dir).resolve()
-    except (ImportError, ValueError):
-        raise EvalConfigError("no run folder: set out_dir=<folder> (or run through proofforge-eval)") from None
+    return run_dir_for(cfg, error=EvalConfigError, prog="proofforge-eval")
 
 
 def _fingerprint(cfg: DictConfig, dataset: Dataset) -> dict[str, Any]:
@@ -223,8 +214,13 @@ async def _prove_all(
     concurrency: int,
     errors_path: Path,
     progress: bool,
+    counts: dict[str, SampleCounts] | None = None,
 ) -> tuple[int, int]:
-    """Prove the problems not yet in the writer; return (written now, errors)."""
+    """Prove the problems not yet in the writer; return (written now, errors).
+
+    ``counts`` collects each written problem's pass@k counts, so the summary of a fresh run
+    needs no second read of ``outcomes.jsonl``.
+    """
     todo = [p for p in problems if not writer.done(p.name)]
     bar = tqdm(total=len(problems), initial=len(problems) - len(todo), desc="eval", unit="problem",
                disable=not progress)
@@ -248,9 +244,12 @@ async def _prove_all(
                 return
             outcome.meta = {**outcome.meta, "eval": meta, "eval_seconds": round(time.perf_counter() - t0, 4)}
             outcome.meta.setdefault("strategy", meta["strategy"])
-            if writer.write(outcome):
+            record = outcome.to_dict()  # what the writer would build; built once, also for the summary
+            if writer.write(record):
                 state["written"] += 1
                 state["proved"] += int(outcome.proved)
+                if counts is not None:
+                    counts[record["problem"]["name"]] = counts_from_record(record)
             bar.update(1)
             bar.set_postfix(proved=state["proved"], errors=state["errors"], refresh=False)
 
@@ -284,6 +283,22 @@ def write_summary(run_dir: Path, problems: list[Problem] | None = None) -> dict[
                          key=lambda r: order[r["problem"]["name"]])
     meta = records[0].get("meta", {}).get("eval", {}) if records else {}
     counts = [counts_from_record(r) for r in records]
+    return _write_summary(run_dir, counts, meta, len(problems) if problems is not None else len(records))
+
+
+def _summary_of_fresh_run(
+    run_dir: Path, problems: list[Problem], counts: dict[str, SampleCounts], meta: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`write_summary` for a run whose ``outcomes.jsonl`` holds only what this run wrote
+    (``counts``, each record's ``meta["eval"]`` being ``meta``): the same file, without reading it back."""
+    order = {p.name: i for i, p in enumerate(problems)}
+    names = sorted((name for name in counts if name in order), key=order.__getitem__)
+    return _write_summary(run_dir, [counts[name] for name in names], meta if names else {}, len(problems))
+
+
+def _write_summary(
+    run_dir: Path, counts: list[SampleCounts], meta: dict[str, Any], expected: int
+) -> dict[str, Any]:
     groups = summarize(counts, meta.get("budget_text", ""))
     summary = {
         "run": str(run_dir),
@@ -293,7 +308,7 @@ def write_summary(run_dir: Path, problems: list[Problem] | None = None) -> dict[
         "strategy": meta.get("strategy", ""),
         "budget": meta.get("budget", {}),
         "budget_text": meta.get("budget_text", ""),
-        "expected_problems": len(problems) if problems is not None else len(records),
+        "expected_problems": expected,
         "groups": {k: g.to_dict() for k, g in groups.items()},
         "problems": [c.to_dict() for c in counts],
     }
@@ -324,20 +339,26 @@ async def arun_eval(
     except ValueError as e:  # a bad lean/model/prover value: one line naming the key, not a traceback
         raise EvalConfigError(str(e)) from None
     meta = eval_meta(cfg, dataset, generator, strategy, budget, injected)
+    counts: dict[str, SampleCounts] = {}
     try:
         with JsonlWriter(run_dir / OUTCOMES, key=lambda d: d["problem"]["name"]) as writer:
+            fresh = len(writer) == 0  # nothing to resume: the file will hold exactly what this run writes
             written, errors = await _prove_all(
                 dataset.problems, strategy, budget, writer, meta,
                 concurrency=int(cfg.get("concurrency", 1) or 1),
                 errors_path=run_dir / ERRORS,
                 progress=progress,
+                counts=counts,
             )
     finally:
         if owns or close_verifier:
             await verifier.aclose()
         if owns_generator:
             generator.close()
-    summary = write_summary(run_dir, dataset.problems)
+    if fresh and counts:
+        summary = _summary_of_fresh_run(run_dir, dataset.problems, counts, meta)
+    else:  # resumed: earlier runs' records are only in the file
+        summary = write_summary(run_dir, dataset.problems)
     if cfg.get("report", True):
         from evals.report import write_report
 
@@ -392,24 +413,16 @@ def _print_summary(summary: dict[str, Any], run_dir: Path, written: int, errors:
 # ------------------------------------------------------------------------ CLI
 
 
-def _fail(message: str, code: int = 2) -> None:
-    print(f"proofforge-eval: {message}", file=sys.stderr)
-    sys.exit(code)
-
-
 def _task(cfg: DictConfig) -> None:
-    try:
-        run_eval(cfg)
-    except (*_fatal_errors(), *_config_errors()) as e:
-        _fail(str(e))
+    run_eval(cfg)
 
 
 def main() -> None:
-    """Hydra entry point over ``configs/eval.yaml`` (config folder resolved at call time)."""
-    import hydra
+    """Hydra entry point over ``configs/eval.yaml`` (config folder resolved at call time).
 
-    app = hydra.main(config_path=str(config_dir()), config_name="eval", version_base="1.3")(_task)
-    app()
+    No Lean, an unusable model, or a bad config/run folder: one line on stderr and exit code 2.
+    """
+    hydra_app("eval", _task, prefix="proofforge-eval: ", errors={(*_fatal_errors(), *_config_errors()): 2})()
 
 
 if __name__ == "__main__":

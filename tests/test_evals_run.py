@@ -15,6 +15,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from evals import run as eval_run
+from evals.data import dataset_from_cfg
 from evals.run import EvalConfigError, load_outcomes, run_eval
 from prover.config import REPO_ROOT, compose
 from prover.lean.testing import scripted_verifier
@@ -76,11 +77,16 @@ def test_scripted_run_end_to_end_and_resume(tmp_path):
     assert g["all"]["pass_at_k"]["2"] == pytest.approx(14 / 18 * (1 - 1 / 6))
     assert g["source=logic"]["solved"] == 0 and g["source=arith"]["pass_at_k"]["4"] == 1.0
     assert OmegaConf.load(out / "config.yaml").prover.budget.samples == 4
+    # a fresh run summarises what it wrote without reading outcomes.jsonl back: the same file
+    kept = (out / "summary.json").read_text()
+    eval_run.write_summary(path, dataset_from_cfg(_cfg(out).dataset).problems)
+    assert (out / "summary.json").read_text() == kept
 
     # rerun on the same folder: nothing is generated or written again
     gen2 = ScriptedGenerator(script)
     run_eval(_cfg(out), generator=gen2, verifier=scripted_verifier(RULES), progress=False)
     assert gen2.calls == [] and len(load_outcomes(out)) == 18
+    assert (out / "summary.json").read_text() == kept  # resumed: summarised from the file
 
     # a different config in the same folder is refused, naming what changed
     with pytest.raises(EvalConfigError, match="prover"):
@@ -161,6 +167,12 @@ def test_hydra_multirun_sweep(tmp_path):
         assert len(load_outcomes(j)) == 3 and (j / "config.yaml").exists() and (j / ".hydra").is_dir()
 
 
+def _main(monkeypatch, tmp_path: Path, *overrides: str) -> None:
+    """``proofforge-eval <overrides>`` in this process (Hydra composes them as on the command line)."""
+    monkeypatch.setattr(sys, "argv", ["proofforge-eval", f"hydra.run.dir={tmp_path / 'hydra'}", *overrides])
+    eval_run.main()
+
+
 def test_lean_missing_is_one_sentence_and_exit_2(tmp_path, monkeypatch, capsys):
     from prover.lean import factory
     from prover.lean.project import LeanMissingError
@@ -172,17 +184,16 @@ def test_lean_missing_is_one_sentence_and_exit_2(tmp_path, monkeypatch, capsys):
     built = []
     monkeypatch.setattr("prover.llm.factory.build_generator", lambda cfg: built.append(cfg))
     with pytest.raises(SystemExit) as e:
-        eval_run._task(compose("eval", [f"out_dir={tmp_path / 'x'}"]))
+        _main(monkeypatch, tmp_path, f"out_dir={tmp_path / 'x'}")
     assert e.value.code == 2 and built == []  # failed before the model was built
     err = capsys.readouterr().err
     assert "Lean is not installed" in err and "Traceback" not in err
 
 
-def test_bad_dataset_is_a_clear_error(tmp_path, capsys):
-    cfg = compose("eval", [f"out_dir={tmp_path / 'x'}", "dataset.name=custom",
-                           f"dataset.path={tmp_path / 'nope.jsonl'}"])
+def test_bad_dataset_is_a_clear_error(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
-        eval_run._task(cfg)
+        _main(monkeypatch, tmp_path, f"out_dir={tmp_path / 'x'}", "dataset.name=custom",
+              f"dataset.path={tmp_path / 'nope.jsonl'}")
     assert e.value.code == 2 and "nope.jsonl: no such dataset file" in capsys.readouterr().err
 
 
@@ -191,12 +202,12 @@ def test_bad_dataset_is_a_clear_error(tmp_path, capsys):
     ("prover.name=nope", "prover.name must be one of"),
     ("lean.backend=nope", "unknown backend 'nope'"),
 ])
-def test_bad_component_config_is_one_line(tmp_path, capsys, override, message):
+def test_bad_component_config_is_one_line(tmp_path, monkeypatch, capsys, override, message):
     base = [f"out_dir={tmp_path / 'x'}", "model.backend=scripted"]
     if not override.startswith("lean."):
         base.append("lean=scripted")
     with pytest.raises(SystemExit) as e:
-        eval_run._task(compose("eval", [*base, override]))
+        _main(monkeypatch, tmp_path, *base, override)
     err = capsys.readouterr().err
     assert e.value.code == 2 and message in err and "Traceback" not in err
 

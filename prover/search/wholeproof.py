@@ -15,7 +15,7 @@ from prover.llm.base import Generator, SamplingParams
 from prover.llm.testing import prompt_text
 from prover.records import Outcome, Problem
 from prover.search.base import Budget, Strategy
-from prover.search.extract import extract, make_candidate
+from prover.search.extract import Extraction, extract, make_candidate
 from prover.search.judge import VerdictCache
 from prover.search.prompts import check_style, ends_inside_code, prover_prompt, stop_strings
 
@@ -57,8 +57,11 @@ class WholeProofSampling(Strategy):
         per_sample = gen_seconds / max(1, len(completions))
         model = getattr(self.generator, "name", type(self.generator).__name__)
         candidates, extractions = [], []
+        by_text: dict[str, Extraction] = {}  # low-temperature samples repeat: extract each distinct text once
         for i, comp in enumerate(completions):
-            ex = extract(comp.text, problem, continuation)
+            ex = by_text.get(comp.text)
+            if ex is None:
+                ex = by_text[comp.text] = extract(comp.text, problem, continuation)
             origin = {"strategy": self.name, "model": model, "sample": i, "round": 0}
             origin.update({"source": ex.source, "finish_reason": comp.finish_reason})
             if comp.logprob is not None:
