@@ -90,3 +90,9 @@ def test_block_comments_before_and_between_imports_belong_to_the_header() -> Non
     # an unterminated comment is left to Lean, in the body
     s = split_header("import Mathlib\n/- open\ntheorem t : True := trivial")
     assert s.offset == 1
+
+
+def test_comments_on_import_lines_do_not_become_modules() -> None:
+    s = split_header("import Mathlib /- why -/ import Aesop\nimport Batteries -- note\ntheorem t : True := trivial")
+    assert s.header == "import Mathlib\nimport Aesop\nimport Batteries"
+    assert s.offset == 2

@@ -17,6 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from prover.lean.policy import strip_comments_and_strings
 from prover.records import Message, Pos
 
 
@@ -38,13 +39,13 @@ def _is_header_line(line: str) -> bool:
 def normalize_imports(lines: list[str]) -> str:
     """One ``import M`` per distinct module, in first-seen order, Mathlib submodules collapsed."""
     seen: list[str] = []
-    for line in lines:
+    for line in strip_comments_and_strings("\n".join(lines)).split("\n"):
         s = line.strip()
         if not s.startswith("import"):
             continue
         for mod in s.split()[1:]:
-            if mod.startswith("--"):
-                break
+            if mod == "import":  # several imports on one line
+                continue
             if mod.startswith("Mathlib.") or mod == "Mathlib":
                 mod = "Mathlib"
             if mod not in seen:
