@@ -43,6 +43,12 @@ def _from_fields(cls: type, data: dict[str, Any], what: str) -> Any:
     return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def _shallow_dict(record: Any) -> dict[str, Any]:
+    """A record's fields as a dict, without ``dataclasses.asdict``'s deep copy (the hot path of
+    writing one Outcome per problem: a JSON line only needs the values, not copies of them)."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
 @dataclass(frozen=True)
 class Pos:
     """A position in Lean text: lines from 1, columns from 0 (as the REPL reports)."""
@@ -99,7 +105,7 @@ class Problem:
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return _shallow_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Problem:
@@ -118,7 +124,9 @@ class Candidate:
     ``statement`` is the problem's formal statement (with its theorem name); when set,
     the verifier refuses a candidate that does not contain it unchanged (after
     whitespace normalisation), so a proof cannot restate an easier theorem.
-    This field is an addition to ARCHITECTURE.md's list: the verifier needs it to
+    ``header`` is the problem's header; when set, the verifier also checks that the
+    candidate keeps it and does not redefine a name the statement uses.
+    These two fields are additions to ARCHITECTURE.md's list: the verifier needs them to
     check statement integrity without a side channel.
     """
 
@@ -126,6 +134,7 @@ class Candidate:
     code: str
     origin: dict[str, Any] = field(default_factory=dict)
     statement: str | None = None
+    header: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
@@ -136,7 +145,9 @@ class Candidate:
             self.id = candidate_id(self.problem, self.code)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = _shallow_dict(self)
+        d["origin"] = dict(self.origin)
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Candidate:
@@ -174,8 +185,10 @@ class Verdict:
         return [m for m in self.messages if m.severity == "error"]
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        d = _shallow_dict(self)
         d["messages"] = [m.to_dict() for m in self.messages]
+        d["sorries"] = [dict(x) for x in self.sorries]
+        d["axioms"] = list(self.axioms)
         return d
 
     @classmethod

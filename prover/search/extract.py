@@ -246,6 +246,7 @@ def make_candidate(
         code=extraction.code,
         origin=dict(origin),
         statement=problem.formal_statement,
+        header=problem.header,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         seconds=seconds,
