@@ -146,9 +146,11 @@ IN_PROCESS_BACKENDS = ("hf", "vllm")
 def build_components(
     cfg: DictConfig, generator: Generator | None, verifier: Verifier | None
 ) -> tuple[Generator, Verifier, Strategy, Budget]:
-    """Verifier first: a missing Lean must fail before the (possibly slow) model is loaded or trained."""
-    from prover.search.factory import budget_from_cfg, build_strategy
+    """Prover config, then verifier: a typo or a missing Lean must fail before the (possibly slow) model
+    is loaded or trained."""
+    from prover.search.factory import build_strategy, check_prover_cfg
 
+    budget = check_prover_cfg(cfg.prover)
     if verifier is None:
         from prover.lean.factory import build_verifier
 
@@ -161,7 +163,6 @@ def build_components(
         if int(cfg.get("concurrency", 1) or 1) > 1 and backend in IN_PROCESS_BACKENDS:
             generator = SerializedGenerator(generator)
     strategy = build_strategy(cfg.prover, generator, verifier)
-    budget = budget_from_cfg(cfg.prover)
     return generator, verifier, strategy, budget
 
 

@@ -201,6 +201,7 @@ def test_bad_dataset_is_a_clear_error(tmp_path, monkeypatch, capsys):
     ("model.backend=nope", "unknown model.backend 'nope'"),
     ("prover.name=nope", "prover.name must be one of"),
     ("lean.backend=nope", "unknown backend 'nope'"),
+    ("prover.budget.samples=0", "prover.budget.samples must be >= 1 for the malot strategy"),
 ])
 def test_bad_component_config_is_one_line(tmp_path, monkeypatch, capsys, override, message):
     base = [f"out_dir={tmp_path / 'x'}", "model.backend=scripted"]
@@ -210,6 +211,16 @@ def test_bad_component_config_is_one_line(tmp_path, monkeypatch, capsys, overrid
         _main(monkeypatch, tmp_path, *base, override)
     err = capsys.readouterr().err
     assert e.value.code == 2 and message in err and "Traceback" not in err
+
+
+def test_bad_prover_config_fails_before_lean_or_the_model_is_built(tmp_path, monkeypatch, capsys):
+    built = []
+    monkeypatch.setattr("prover.lean.factory.build_verifier", lambda cfg: built.append("lean"))
+    monkeypatch.setattr("prover.llm.factory.build_generator", lambda cfg: built.append("model"))
+    with pytest.raises(SystemExit) as e:
+        _main(monkeypatch, tmp_path, f"out_dir={tmp_path / 'x'}", "prover=bestfirst", "prover.budget.expansions=0")
+    assert e.value.code == 2 and built == []
+    assert "prover.budget.expansions must be >= 1 for the bestfirst strategy" in capsys.readouterr().err
 
 
 def test_main_job_stops_before_anything_expensive_without_lean(monkeypatch, capsys):

@@ -11,7 +11,7 @@ from prover.lean.testing import scripted_verifier
 from prover.llm.testing import ScriptedGenerator
 from prover.search.base import Budget
 from prover.search.bestfirst import BestFirstSearch
-from prover.search.factory import ConfigError, budget_from_cfg, build_strategy
+from prover.search.factory import ConfigError, budget_from_cfg, build_strategy, check_prover_cfg
 from prover.search.wholeproof import WholeProofSampling
 
 
@@ -63,3 +63,25 @@ def test_bad_configs_name_the_key(verifier):
         budget_from_cfg({"budget": {"samples": "many"}})
     with pytest.raises(ConfigError, match="top_p"):
         build_strategy({"name": "wholeproof", "sampling": {"top_p": 2}}, gen, verifier)
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        ({"name": "wholeproof", "budget": {"samples": 0}}, "prover.budget.samples must be >= 1 for the wholeproof"),
+        ({"name": "malot", "budget": {"samples": 0, "rounds": 3}}, "prover.budget.samples must be >= 1 for the malot"),
+        ({"name": "bestfirst", "budget": {"expansions": 0}}, "prover.budget.expansions must be >= 1"),
+        ({"name": "malot", "corrector_sampling": {"temp": 1}}, r"prover.corrector_sampling: unknown key"),
+        ({"name": "beam"}, "prover.name must be one of"),
+    ],
+)
+def test_check_prover_cfg_rejects_an_empty_budget_before_anything_is_built(node, message):
+    with pytest.raises(ConfigError, match=message):
+        check_prover_cfg(node)
+
+
+def test_check_prover_cfg_returns_the_budget_of_every_shipped_config():
+    for name in ("wholeproof", "malot", "bestfirst"):
+        assert check_prover_cfg(load(name)) == budget_from_cfg(load(name))
+    # rounds/corrections may be 0 (MA-LoT without correction is whole-proof sampling)
+    assert check_prover_cfg({"name": "malot", "budget": {"samples": 2, "rounds": 0}}).rounds == 0

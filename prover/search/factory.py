@@ -24,6 +24,8 @@ from prover.search.prompts import PROMPT_STYLES
 STRATEGIES: tuple[str, ...] = ("wholeproof", "malot", "bestfirst")
 _SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "seed", "stop", "logprobs", "n")
 _BUDGET_KEYS = ("samples", "rounds", "corrections", "expansions")
+#: the budget key each strategy spends per problem (its pass@k n, or its search size)
+_SPENT_BY = {"wholeproof": "samples", "malot": "samples", "bestfirst": "expansions"}
 
 
 class ConfigError(ValueError):
@@ -69,18 +71,45 @@ def budget_from_cfg(cfg: Any) -> Budget:
                 raise ConfigError(f"prover.budget.{k} must be an integer, got {node[k]!r}") from None
             if values[k] < 0:
                 raise ConfigError(f"prover.budget.{k} must be >= 0, got {values[k]}")
-    return Budget(**values)
+    budget = Budget(**values)
+    # the budget a strategy spends per problem must not be empty: otherwise every problem fails
+    # the same way inside the run (logged per problem) instead of the run failing once, up front
+    spent = _SPENT_BY.get(str(data.get("name")))
+    if spent and getattr(budget, spent) < 1:
+        raise ConfigError(
+            f"prover.budget.{spent} must be >= 1 for the {data.get('name')} strategy, got {getattr(budget, spent)}"
+        )
+    return budget
 
 
-def build_strategy(cfg: Any, generator: Generator, verifier: Verifier) -> Strategy:
-    """The strategy named by ``cfg.name``, over ``generator`` and ``verifier``."""
-    data = _plain(cfg)
+def _name_and_style(data: dict[str, Any]) -> tuple[str, str]:
     name = data.get("name")
     if name not in STRATEGIES:
         raise ConfigError(f"prover.name must be one of {', '.join(STRATEGIES)}; got {name!r}")
     style = data.get("prompt_style") or "tiny"
     if style not in PROMPT_STYLES:
         raise ConfigError(f"prover.prompt_style must be one of {', '.join(PROMPT_STYLES)}; got {style!r}")
+    return str(name), str(style)
+
+
+def check_prover_cfg(cfg: Any) -> Budget:
+    """Validate a prover node without building anything and return its Budget.
+
+    The eval calls this before it starts Lean or loads a model, so a typo in ``prover.*``
+    costs a second, not a model load.
+    """
+    data = _plain(cfg)
+    _name_and_style(data)
+    sampling_from_cfg(data.get("sampling"))
+    if data.get("corrector_sampling"):
+        sampling_from_cfg(data["corrector_sampling"], what="prover.corrector_sampling")
+    return budget_from_cfg(data)
+
+
+def build_strategy(cfg: Any, generator: Generator, verifier: Verifier) -> Strategy:
+    """The strategy named by ``cfg.name``, over ``generator`` and ``verifier``."""
+    data = _plain(cfg)
+    name, style = _name_and_style(data)
     if name == "wholeproof":
         from prover.search.wholeproof import WholeProofSampling
 
