@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from prover.config import compose, to_container
 from prover.llm.errors import BackendUnavailable
 from prover.llm.random_model import build_random_llama
-from prover.serving.cli import serve
+from prover.serving.cli import ServeConfigError, serve
 from prover.serving.vllm_launch import argv_from_config, build_vllm_argv, vllm_executable
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,3 +69,31 @@ def test_dry_run_builds_the_hf_server_and_saves_its_config(tmp_path, monkeypatch
     assert "Serving tiny at http://127.0.0.1:8123/v1" in out and "attention: sdpa" in out
     saved = OmegaConf.load(tmp_path / "config.yaml")
     assert saved.model.path == str(model) and saved.port == 8123
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("port=abc", "port must be an integer, got 'abc'"),
+        ("port=70000", "port must be in 0..65535, got 70000"),
+        ("max_batch_size=0", "max_batch_size must be >= 1, got 0"),
+        ("batch_wait_ms=soon", "batch_wait_ms must be a number, got 'soon'"),
+    ],
+)
+def test_bad_serve_numbers_name_the_key_before_any_model_work(override, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = compose("serve", ["model.path=/does/not/matter", "dry_run=true", override])
+    with pytest.raises(ServeConfigError, match=f"^{message}$"):
+        serve(cfg)
+    assert not (tmp_path / "config.yaml").exists()
+
+
+def test_missing_model_folder_is_named_not_reported_as_a_bad_repo_id(tmp_path):
+    from prover.llm.errors import GeneratorError
+    from prover.llm.hf_backend import HFGenerator, looks_like_a_path
+
+    missing = tmp_path / "no_such_checkpoint"
+    with pytest.raises(GeneratorError, match=f"^model path {missing} does not exist"):
+        HFGenerator(missing, attn_implementation="sdpa", device="cpu")
+    assert looks_like_a_path("/data/ckpt") and looks_like_a_path("./ckpt") and looks_like_a_path("runs/a/b")
+    assert not looks_like_a_path("deepseek-ai/DeepSeek-Prover-V1.5-RL") and not looks_like_a_path("gpt2")

@@ -116,6 +116,17 @@ def test_bad_config_is_a_clear_error(tmp_path):
         train_tiny(_cfg(tmp_path / "x", "arch.hidden_size=30"))
     with pytest.raises(TrainConfigError, match="batch_size"):
         train_tiny(_cfg(tmp_path / "y", "train.batch_size=1000"))
+    # Command-line typos name the key instead of failing deep in training.
+    with pytest.raises(TrainConfigError, match=r"train\.steps must be an integer, got '5k'"):
+        train_tiny(_cfg(tmp_path / "z", "train.steps=5k"))
+    with pytest.raises(TrainConfigError, match=r"train\.lr must be a number"):
+        train_tiny(_cfg(tmp_path / "z", "train.lr=fast"))
+    with pytest.raises(TrainConfigError, match=r"arch\.num_attention_heads must be >= 1"):
+        train_tiny(_cfg(tmp_path / "z", "arch.num_attention_heads=0"))
+    assert not (tmp_path / "z").exists()  # rejected before anything is written
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(TrainConfigError, match="is a file, not a folder"):
+        train_tiny(_cfg(tmp_path / "file"))
 
 
 def test_hydra_entry_point(trained, monkeypatch, capsys):

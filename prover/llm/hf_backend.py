@@ -59,6 +59,14 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
+def looks_like_a_path(name: str) -> bool:
+    """Whether ``name`` is meant as a folder rather than a hub id (``org/model``).
+
+    Why: transformers reports a missing folder such as ``/data/ckpt`` as an invalid repo id,
+    which hides the real problem (a typo in the path)."""
+    return name.startswith(("/", "./", "../", "~", ".\\")) or Path(name).is_absolute() or name.count("/") > 1
+
+
 def render_chat(tokenizer: Any, messages: list[dict[str, str]], **template_kwargs: Any) -> str:
     """The chat as text: the tokenizer's chat template, or ``role: content`` lines when it has none."""
     if getattr(tokenizer, "chat_template", None):
@@ -99,6 +107,8 @@ class HFGenerator(Generator):
         self.system_prompt = system_prompt
         self.model_name = model_name or Path(self.path).name
         local = Path(self.path).expanduser()
+        if not local.exists() and looks_like_a_path(self.path):
+            raise GeneratorError(f"model path {self.path} does not exist: set model.path to a checkpoint folder")
         if local.exists() and not (local / "config.json").exists():
             raise GeneratorError(f"model path {local} has no config.json: it is not a transformers checkpoint")
         from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -27,8 +27,27 @@ def run_dir() -> Path:
         return Path.cwd()
 
 
+class ServeConfigError(ValueError):
+    """A ``serve`` config value is unusable; the message names the key."""
+
+
+def _check_numbers(cfg: DictConfig) -> None:
+    """``port``, ``max_batch_size`` and ``batch_wait_ms`` are numbers in range (one line naming the key, not a traceback)."""
+    for key, kind, low, high in (("port", int, 0, 65535), ("max_batch_size", int, 1, None), ("batch_wait_ms", float, 0, None)):
+        value = cfg.get(key)
+        if value is None:
+            continue
+        ok = not isinstance(value, bool) and (isinstance(value, int) if kind is int else isinstance(value, (int, float)))
+        if not ok:
+            raise ServeConfigError(f"{key} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+        if value < low or (high is not None and value > high):
+            bounds = f">= {low}" if high is None else f"in {low}..{high}"
+            raise ServeConfigError(f"{key} must be {bounds}, got {value}")
+
+
 def serve(cfg: DictConfig) -> int:
     """Start the server the config describes; return a process exit code."""
+    _check_numbers(cfg)
     out = run_dir()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -83,7 +102,7 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console entry point (``proofforge-serve``)."""
-    hydra_app("serve", _task, prefix="proofforge-serve: ", errors={(GeneratorError,): 1})()
+    hydra_app("serve", _task, prefix="proofforge-serve: ", errors={(GeneratorError,): 1, (ServeConfigError,): 2})()
 
 
 if __name__ == "__main__":

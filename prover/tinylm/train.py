@@ -49,7 +49,44 @@ def resolve_out_dir(cfg: dict[str, Any]) -> Path:
     return Path(cfg.get("out_dir") or default_out_dir()).expanduser().resolve()
 
 
+#: Numeric fields checked before anything runs: (dotted key, type, smallest allowed value or None).
+_NUMERIC_FIELDS: tuple[tuple[str, type, float | None], ...] = (
+    ("seed", int, None), ("threads", int, 1),
+    ("corpus.train", int, 1), ("corpus.heldout", int, 0), ("corpus.corrector", int, 0),
+    ("corpus.corrector_heldout", int, 0), ("corpus.holdout_mod", int, 1), ("corpus.mathlib_frac", float, 0),
+    ("tokenizer.vocab_size", int, 1),
+    ("arch.hidden_size", int, 1), ("arch.intermediate_size", int, 1), ("arch.num_hidden_layers", int, 1),
+    ("arch.num_attention_heads", int, 1), ("arch.num_key_value_heads", int, 1),
+    ("arch.max_position_embeddings", int, 1),
+    ("train.steps", int, 1), ("train.batch_size", int, 1), ("train.warmup_steps", int, 0),
+    ("train.checkpoint_every", int, 1), ("train.log_every", int, 1), ("train.stop_after", int, 0),
+    ("train.lr", float, None), ("train.min_lr_frac", float, 0), ("train.weight_decay", float, 0),
+    ("train.grad_clip", float, None),
+    ("eval.max_new_tokens", int, 1), ("eval.batch_size", int, 1), ("eval.train_sample", int, 0),
+)
+
+
+def _check_numbers(cfg: dict[str, Any]) -> None:
+    """Every numeric field present is a number of the right kind and not below its minimum.
+
+    Why: a typo on the command line (``train.steps=5k``) otherwise surfaces as a traceback deep
+    in training; here it is one line naming the key."""
+    for dotted, kind, low in _NUMERIC_FIELDS:
+        node: Any = cfg
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            continue
+        ok = not isinstance(node, bool) and (isinstance(node, int) if kind is int else isinstance(node, (int, float)))
+        if not ok:
+            want = "an integer" if kind is int else "a number"
+            raise TrainConfigError(f"{dotted} must be {want}, got {node!r}")
+        if low is not None and node < low:
+            raise TrainConfigError(f"{dotted} must be >= {low:g}, got {node}")
+
+
 def _validate(cfg: dict[str, Any]) -> None:
+    _check_numbers(cfg)
     arch, tr = cfg["arch"], cfg["train"]
     if arch["hidden_size"] % arch["num_attention_heads"]:
         raise TrainConfigError(
@@ -253,6 +290,8 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
     _validate(cfg)
     out = resolve_out_dir(cfg)
     cfg["out_dir"] = str(out)
+    if out.exists() and not out.is_dir():
+        raise TrainConfigError(f"out_dir {out} is a file, not a folder: choose another out_dir")
     out.mkdir(parents=True, exist_ok=True)
     _check_or_save_config(out, cfg)
     if is_trained(out):
