@@ -214,6 +214,16 @@ def _provenance(run: RunData) -> list[tuple[str, str]]:
     ]
 
 
+def incomplete_note(summary: dict[str, Any]) -> str:
+    """A warning when the numbers cover fewer problems than the dataset has, else ''."""
+    done, expected = len(summary.get("problems", [])), summary.get("expected_problems")
+    if not isinstance(expected, int) or done >= expected:
+        return ""
+    return (f"Incomplete run: {done} of {expected} problems recorded; pass@k and 'solved' are over the "
+            f"recorded problems only. Rerun with the same folder to resume (errors.jsonl lists problems "
+            f"whose strategy failed).")
+
+
 def _md_table(head: list[str], rows: list[list[str]]) -> str:
     def esc(x: str) -> str:
         return str(x).replace("|", "\\|").replace("\n", " ")
@@ -226,6 +236,8 @@ def _md_table(head: list[str], rows: list[list[str]]) -> str:
 def render_markdown(run: RunData, curve: str, categories: str) -> str:
     parts = [f"# Eval report: {run.label}", ""]
     parts.append(_md_table(["", ""], [list(x) for x in _provenance(run)]))
+    if incomplete_note(run.summary):
+        parts += ["", f"**{incomplete_note(run.summary)}**"]
     parts += ["", "## pass@k", "", f"![pass@k]({curve})", "", _md_table(*_passk_rows(run)), ""]
     parts += ["pass@k uses the unbiased estimator over each problem's i.i.d. first-round samples; "
               "'solved' counts any attempt within the whole budget (corrections, search).", ""]
@@ -275,6 +287,8 @@ def _page(title: str, body: list[str]) -> str:
 def render_html(run: RunData, curve: Path, categories: Path) -> str:
     body = [f"<h1>Eval report: {html.escape(run.label)}</h1>",
             _html_table(["", ""], [list(x) for x in _provenance(run)]),
+            *([f"<p><strong>{html.escape(incomplete_note(run.summary))}</strong></p>"]
+              if incomplete_note(run.summary) else []),
             "<h2>pass@k</h2>", _img(curve, "pass@k curve"), _html_table(*_passk_rows(run)),
             '<p class="note">pass@k uses the unbiased estimator over each problem\'s i.i.d. first-round samples; '
             "'solved' counts any attempt within the whole budget (corrections, search).</p>",

@@ -274,15 +274,21 @@ def load_outcomes(run_dir: Path) -> list[Outcome]:
     return read_jsonl(path, Outcome) if path.exists() else []
 
 
-def write_summary(run_dir: Path, problems: list[Problem] | None = None) -> dict[str, Any]:
-    """``summary.json`` from the outcomes on disk (only the dataset's problems when given)."""
+def write_summary(
+    run_dir: Path, problems: list[Problem] | None = None, meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``summary.json`` from the outcomes on disk (only the dataset's problems when given).
+
+    ``meta``: the run's ``eval`` meta, used when no record holds it (nothing recorded yet, e.g.
+    every problem failed), so the summary and report still name the dataset, model and budget.
+    """
     path = Path(run_dir) / OUTCOMES
     records = list(iter_jsonl(path)) if path.exists() else []
     if problems is not None:
         order = {p.name: i for i, p in enumerate(problems)}
         records = sorted((r for r in records if r["problem"]["name"] in order),
                          key=lambda r: order[r["problem"]["name"]])
-    meta = records[0].get("meta", {}).get("eval", {}) if records else {}
+    meta = (records[0].get("meta", {}).get("eval", {}) if records else {}) or meta or {}
     counts = [counts_from_record(r) for r in records]
     return _write_summary(run_dir, counts, meta, len(problems) if problems is not None else len(records))
 
@@ -294,7 +300,7 @@ def _summary_of_fresh_run(
     (``counts``, each record's ``meta["eval"]`` being ``meta``): the same file, without reading it back."""
     order = {p.name: i for i, p in enumerate(problems)}
     names = sorted((name for name in counts if name in order), key=order.__getitem__)
-    return _write_summary(run_dir, [counts[name] for name in names], meta if names else {}, len(problems))
+    return _write_summary(run_dir, [counts[name] for name in names], meta, len(problems))
 
 
 def _write_summary(
@@ -359,7 +365,7 @@ async def arun_eval(
     if fresh and counts:
         summary = _summary_of_fresh_run(run_dir, dataset.problems, counts, meta)
     else:  # resumed: earlier runs' records are only in the file
-        summary = write_summary(run_dir, dataset.problems)
+        summary = write_summary(run_dir, dataset.problems, meta)
     if cfg.get("report", True):
         from evals.report import write_report
 

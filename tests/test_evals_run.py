@@ -94,6 +94,34 @@ def test_scripted_run_end_to_end_and_resume(tmp_path):
                  progress=False)
 
 
+def test_a_problem_that_raises_is_logged_and_the_report_says_the_run_is_incomplete(tmp_path):
+    data = tmp_path / "mixed.jsonl"
+    rows = [{"name": "ok", "formal_statement": "theorem ok (n : Nat) : n + 0 = n := by", "source": "arith"},
+            {"name": "bad", "formal_statement": "theorem bad : True", "source": "arith"}]  # no ':='
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    cfg = _cfg(out, "dataset.name=mixed", f"dataset.path={data}")
+    run_eval(cfg, generator=ScriptedGenerator(script), verifier=scripted_verifier(RULES), progress=False)
+    assert [o.problem.name for o in load_outcomes(out)] == ["ok"]
+    [err] = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert err["problem"] == "bad" and "formal_statement must end with ':='" in err["error"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["expected_problems"] == 2 and len(summary["problems"]) == 1
+    note = "Incomplete run: 1 of 2 problems recorded"
+    assert note in (out / "report.md").read_text() and note in (out / "report.html").read_text()
+
+    # nothing recorded at all: the summary and report still say what was run
+    only_bad = tmp_path / "bad.jsonl"
+    only_bad.write_text(json.dumps(rows[1]) + "\n")
+    out2 = tmp_path / "run2"
+    run_eval(_cfg(out2, "dataset.name=mixed", f"dataset.path={only_bad}"), generator=ScriptedGenerator(script),
+             verifier=scripted_verifier(RULES), progress=False)
+    summary = json.loads((out2 / "summary.json").read_text())
+    assert summary["problems"] == [] and summary["strategy"] == "wholeproof"
+    assert "4 samples/problem" in summary["budget_text"] and summary["dataset"]["name"] == "mixed"
+    assert "Incomplete run: 0 of 1" in (out2 / "report.md").read_text()
+
+
 def _cli(tmp_path: Path, *args: str, flags: tuple[str, ...] = ()) -> list[str]:
     extra = tmp_path / "extra_configs"
     (extra / "model").mkdir(parents=True, exist_ok=True)
