@@ -436,7 +436,13 @@ def borrow_informal(
     (``numbertheory_notEquiv2i2jasqbsqdiv8`` vs ``..._notequiv...``). Returns how many were filled.
     """
     if str(source) in SPECS:
-        donor = load_dataset(str(source), download=download, transport=transport).problems
+        try:
+            donor = load_dataset(str(source), download=download, transport=transport).problems
+        except DatasetError as e:  # the hint must name this key: dataset.path is already the main file
+            msg = str(e).replace("dataset.path=...", f"dataset.informal_from=<local {source} file>")
+            raise DatasetError(
+                f"dataset.informal_from={source}: {msg} (or dataset.informal_from=null to skip informal statements)"
+            ) from None
     else:
         file = Path(source).expanduser()
         if not file.exists():

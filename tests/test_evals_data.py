@@ -141,6 +141,26 @@ def test_download_deepseek_checksum(tmp_path):
         data.download_deepseek(bad, transport=httpx.MockTransport(lambda r: httpx.Response(404)))
 
 
+def test_failed_informal_download_names_informal_from_not_path(tmp_path, monkeypatch):
+    """dataset.path already holds the main file: the hint must point at the key that downloads."""
+    monkeypatch.setenv("PROOFFORGE_CACHE", str(tmp_path / "cache"))
+
+    def offline(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("no network", request=request)
+
+    with pytest.raises(DatasetError) as e:
+        load_dataset("minif2f_v424", path=V424, limit=2, informal_from="minif2f_deepseek",
+                     transport=httpx.MockTransport(offline))
+    msg = str(e.value)
+    assert msg.startswith("dataset.informal_from=minif2f_deepseek: could not download")
+    assert "dataset.informal_from=<local minif2f_deepseek file>" in msg and "dataset.path" not in msg
+    assert "dataset.informal_from=null" in msg
+    # the suggested fix works: a local DeepSeek file, or no informal statements at all
+    ds = load_dataset("minif2f_v424", path=V424, limit=2, informal_from=DEEPSEEK)
+    assert all(p.informal_statement for p in ds.problems)
+    assert len(load_dataset("minif2f_v424", path=V424, limit=2, informal_from=None).problems) == 2
+
+
 def _tarball(rows: list[dict]) -> bytes:
     buf = io.BytesIO()
     root = f"miniF2F-lean4-{data.YANG_COMMIT}"
