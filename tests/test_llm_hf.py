@@ -7,7 +7,7 @@ import torch
 
 from prover.llm.base import SamplingParams
 from prover.llm.hf_backend import HFGenerator, render_chat
-from prover.llm.hf_engine import find_stop, stop_holdback
+from prover.llm.hf_engine import find_stop, row_generator, stop_holdback
 from prover.llm.random_model import build_random_llama, build_tokenizer
 
 PROMPTS = ["theorem foo : 1 = 1 := by", "x", "lemma bar (n : Nat) : n ≤ n + 1 := by simp; exact le_refl"]
@@ -128,3 +128,13 @@ def test_stop_helpers():
     assert find_stop("aXbX", ["X"], start=2) == 3
     assert stop_holdback("proof ``", ["```"]) == 2
     assert stop_holdback("proof", ["```"]) == 0
+
+
+def test_row_generator_takes_any_int_seed():
+    """A seed beyond 64 bits must not raise (in the server it would fail the whole batch it joined);
+    seeds torch accepts keep the stream ``manual_seed`` gives them."""
+    for seed in (0, 7, -1, 2**63 - 1):
+        expected = torch.rand(4, generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(torch.rand(4, generator=row_generator(seed)), expected)
+    big = [torch.rand(4, generator=row_generator(2**70 + 3, j)) for j in (0, 1, 0)]
+    assert torch.equal(big[0], big[2]) and not torch.equal(big[0], big[1])

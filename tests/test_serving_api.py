@@ -145,6 +145,9 @@ def test_raw_sse_format_ends_with_done(served):
         ({"model": MODEL}, 400, "prompt"),
         ({"model": MODEL, "prompt": "x", "n": 0}, 400, "n"),
         ({"model": MODEL, "prompt": "x", "temperature": -0.5}, 400, "temperature"),
+        ({"model": MODEL, "prompt": "x", "temperature": float("nan")}, 400, "temperature"),
+        ({"model": MODEL, "prompt": "x", "temperature": float("inf")}, 400, "temperature"),
+        ({"model": MODEL, "prompt": "x", "seed": 2**70}, 400, "seed"),
         ({"model": MODEL, "prompt": "x", "top_p": 0}, 400, "top_p"),
         ({"model": MODEL, "prompt": "x", "max_tokens": "ten"}, 400, "max_tokens"),
         ({"model": MODEL, "prompt": 5}, 400, "prompt"),
@@ -153,7 +156,9 @@ def test_raw_sse_format_ends_with_done(served):
     ],
 )
 def test_malformed_completion_requests_get_openai_errors(served, body, status, param):
-    r = httpx.post(f"{served.base_url}/completions", json=body, timeout=60)
+    # json.dumps, not httpx's json=: it writes NaN and Infinity, which some clients send.
+    r = httpx.post(f"{served.base_url}/completions", content=json.dumps(body),
+                   headers={"content-type": "application/json"}, timeout=60)
     assert r.status_code == status
     err = r.json()["error"]
     assert set(err) == {"message", "type", "param", "code"}

@@ -66,7 +66,11 @@ def row_generator(seed: int | None, sample_index: int = 0, device: str | torch.d
     if seed is None:
         g.manual_seed(secrets.randbits(63))
     else:
-        g.manual_seed(hash((int(seed), int(sample_index))) & 0x7FFF_FFFF_FFFF_FFFF if sample_index else int(seed))
+        # Masked to 64 bits as torch itself wraps negative seeds, so any int works (no overflow) and
+        # every seed torch accepted before keeps its stream.
+        g.manual_seed(
+            hash((int(seed), int(sample_index))) & 0x7FFF_FFFF_FFFF_FFFF if sample_index else int(seed) & 0xFFFF_FFFF_FFFF_FFFF
+        )
     return g
 
 

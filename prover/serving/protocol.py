@@ -7,6 +7,7 @@ Request bodies are validated by pydantic; anything it rejects, and every check b
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from typing import Any, Literal, Union
@@ -42,6 +43,10 @@ def error_response(
     return JSONResponse(body, status_code=status)
 
 
+#: The seeds vLLM's server accepts (a signed 64-bit integer); the same bounds here.
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+
+
 class StreamOptions(BaseModel):
     include_usage: bool = False
 
@@ -67,8 +72,10 @@ class _Sampling(BaseModel):
             raise APIError(f"n must be at least 1, got {self.n}", param="n")
         if self.n > 128:
             raise APIError(f"n must be at most 128, got {self.n}", param="n")
-        if self.temperature is not None and self.temperature < 0:
-            raise APIError(f"temperature must be >= 0, got {self.temperature}", param="temperature")
+        if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise APIError(f"temperature must be a finite number >= 0, got {self.temperature}", param="temperature")
+        if self.seed is not None and not SEED_MIN <= self.seed <= SEED_MAX:
+            raise APIError(f"seed must fit in a signed 64-bit integer, got {self.seed}", param="seed")
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise APIError(f"top_p must be in (0, 1], got {self.top_p}", param="top_p")
         if len(self.stop_list) > 16:
