@@ -18,7 +18,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from autoformalize.abstain_eval import DEFAULT_LABELLED, LabelledError, abstain_report, load_labelled
-from autoformalize.declarations import DeclarationError, load_declarations
+from autoformalize.declarations import Declaration, DeclarationError, load_declarations
 from autoformalize.formalizer import FormalizationItem, FormalizationResult, Formalizer, ItemError
 from autoformalize.herald_eval import HeraldEvalError, herald_summary, minif2f_items
 from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl
@@ -27,7 +27,7 @@ from autoformalize.retrieval import RetrievalError
 from prover.config import hydra_app, run_dir_for, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
-from prover.records import JsonlWriter, RecordError, read_jsonl
+from prover.records import JsonlWriter, RecordError, json_lines, read_jsonl
 
 RESULTS = "results.jsonl"
 CONFIG = "config.yaml"
@@ -134,8 +134,11 @@ def load_items(cfg: DictConfig) -> list[FormalizationItem]:
             path = (cfg.get("abstain_eval") or {}).get("input") or DEFAULT_LABELLED
             rows = load_labelled(path)
         else:
-            path = cfg.get("input") or DEFAULT_LABELLED
-            rows = read_jsonl(Path(str(path)).expanduser())
+            path = Path(str(cfg.get("input") or DEFAULT_LABELLED)).expanduser()
+            if not path.is_file():
+                raise FormalizeConfigError(f"input {path}: no such file")
+            # strict: a bad last line of an input is an error, not a torn write to skip
+            rows = [row for _, row in json_lines(path, RecordError)]
             if not rows:
                 raise FormalizeConfigError(f"input {path} holds no items")
         items = []
@@ -180,6 +183,7 @@ async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, veri
     judge_generator = None
     # read and check the input before starting any model or Lean process
     items = load_items(cfg) if cfg.mode != "library" else []
+    library_src = _library_source(cfg) if cfg.mode == "library" else None
     try:
         if generator is None:
             from prover.llm.factory import build_generator
@@ -190,7 +194,7 @@ async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, veri
 
             judge_generator, own_judge = build_generator(cfg.judge_model), True
         if cfg.mode == "library":
-            await _run_library(cfg, run_dir, generator, verifier)
+            await _run_library(cfg, run_dir, generator, verifier, library_src)
             return
         if verifier is None:
             from prover.lean.factory import build_verifier
@@ -231,17 +235,30 @@ async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, veri
             judge_generator.close()
 
 
-async def _run_library(cfg: DictConfig, run_dir: Path, generator: Generator, verifier: Verifier | None) -> None:
+def _library_source(cfg: DictConfig) -> tuple[Path, list[Declaration] | None]:
+    """The checked ``library.source`` and, unless the REPL extracts them, its declarations
+    (read here so a bad source fails before any model or Lean process starts)."""
     lib = cfg.get("library") or {}
     source = lib.get("source")
     if not source:
         raise FormalizeConfigError("mode=library needs library.source=<file.lean or declarations.jsonl>")
     path = Path(str(source)).expanduser()
-    if lib.get("use_repl"):
-        if path.suffix != ".lean":
-            raise FormalizeConfigError("library.use_repl needs a .lean source")
-        if not path.is_file():
-            raise FormalizeConfigError(f"library.source {path} does not exist")
+    if not lib.get("use_repl"):
+        decls = load_declarations(path)
+        if not decls:
+            raise LibraryError(f"{path}: no declarations found")
+        return path, decls
+    if path.suffix != ".lean":
+        raise FormalizeConfigError(f"library.use_repl needs a .lean source, got {path}")
+    if not path.is_file():
+        raise FormalizeConfigError(f"library.source {path} does not exist")
+    return path, None
+
+
+async def _run_library(cfg: DictConfig, run_dir: Path, generator: Generator, verifier: Verifier | None,
+                       source: tuple[Path, list[Declaration] | None] | None = None) -> None:
+    path, decls = source or _library_source(cfg)
+    if decls is None:
         own = verifier is None
         if own:
             from prover.lean.factory import build_verifier
@@ -252,8 +269,6 @@ async def _run_library(cfg: DictConfig, run_dir: Path, generator: Generator, ver
         finally:
             if own:
                 await verifier.aclose()
-    else:
-        decls = load_declarations(path)
     if not decls:
         raise LibraryError(f"{path}: no declarations found")
     out = run_dir / "library.jsonl"

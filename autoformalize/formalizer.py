@@ -42,6 +42,10 @@ _SORRY_IN_STATEMENT = re.compile(r"(?<![\w.'])(?:sorry|admit)(?![\w'])")
 FORMALIZED = "formalized"
 ABSTAINED = "abstained"
 
+NO_STATEMENT = "no Lean statement found in the model output"
+NO_TEXT_AT_LIMIT = ("the model returned no text, stopped at its length limit: the prompt probably fills the "
+                    "model's context (fewer exemplars, e.g. num_exemplars=0, or a model with a longer context)")
+
 
 class ItemError(ValueError):
     """An input item is malformed; the message names the item."""
@@ -202,8 +206,13 @@ class Formalizer:
         return prompt, [d.name for d in related]
 
     @staticmethod
-    def _group(texts: Sequence[str], name: str) -> list[CandidateStatement]:
-        """Distinct statements in sample order; a repeated statement is verified and judged once."""
+    def _group(texts: Sequence[str], name: str, finish_reasons: Sequence[str] = ()) -> list[CandidateStatement]:
+        """Distinct statements in sample order; a repeated statement is verified and judged once.
+
+        Samples with no statement share one candidate (``statement`` None) whose ``error`` says why;
+        when every one of them is empty and was cut at the length limit, the prompt most likely
+        filled the model's context, and the error says so rather than blaming the model's text.
+        """
         by_stmt: dict[str | None, CandidateStatement] = {}
         for i, raw in enumerate(texts):
             stmt = extract_statement(raw, name=name)
@@ -213,6 +222,13 @@ class Formalizer:
                 by_stmt[stmt].samples.append(i)
             else:
                 by_stmt[stmt] = CandidateStatement(statement=stmt, samples=[i], raw=raw)
+        none = by_stmt.get(None)
+        if none is not None:
+            reasons = list(finish_reasons)
+            empty_at_limit = len(reasons) == len(texts) and all(
+                not texts[i].strip() and reasons[i] == "length" for i in none.samples
+            )
+            none.error = NO_TEXT_AT_LIMIT if empty_at_limit else NO_STATEMENT
         return list(by_stmt.values())
 
     async def aformalize(self, items: Iterable[Any]) -> list[FormalizationResult]:
@@ -225,7 +241,7 @@ class Formalizer:
                                  strict=True)
         outputs = await self.generator.agenerate(list(prompts), self.sampling)
         groups = [
-            self._group([c.text for c in outs], lean_identifier(x.name or x.id))
+            self._group([c.text for c in outs], lean_identifier(x.name or x.id), [c.finish_reason for c in outs])
             for x, outs in zip(batch, outputs, strict=True)
         ]
 
@@ -235,7 +251,7 @@ class Formalizer:
         for x, h, group in zip(batch, headers, groups, strict=True):
             for cs in group:
                 if cs.statement is None:
-                    cs.error = "no Lean statement found in the model output"
+                    cs.error = cs.error or NO_STATEMENT
                     continue
                 if _SORRY_IN_STATEMENT.search(cs.statement):
                     # `theorem t : (sorry : Prop)` type-checks with only the sorry warning: not a statement

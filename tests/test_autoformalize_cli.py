@@ -131,6 +131,31 @@ def test_bad_input_names_the_file_and_item(tmp_path, pool) -> None:
     with pytest.raises(ValueError, match="duplicate item id 'a'"):
         run_formalize(_cfg(tmp_path, f"input={dup}", "out_dir=" + str(tmp_path / "r2")),
                       generator=ScriptedGenerator(script), verifier=pool)
+    # an input's bad last line is an error, not a torn write to drop silently (results files are lenient)
+    torn = tmp_path / "torn.jsonl"
+    torn.write_text('{"id": "a", "informal_statement": "x"}\n{"id": "b", "informal_st\n')
+    with pytest.raises(ValueError, match=r"torn.jsonl:2: not valid JSON"):
+        run_formalize(_cfg(tmp_path, f"input={torn}", "out_dir=" + str(tmp_path / "r3")),
+                      generator=ScriptedGenerator(script), verifier=pool)
+    with pytest.raises(FormalizeConfigError, match=r"input .*missing.jsonl: no such file"):
+        run_formalize(_cfg(tmp_path, f"input={tmp_path / 'missing.jsonl'}", "out_dir=" + str(tmp_path / "r4")),
+                      generator=ScriptedGenerator(script), verifier=pool)
+
+
+def test_library_source_is_checked_before_any_model_loads(tmp_path) -> None:
+    """No generator injected and a model path that does not exist: the source's error must come first."""
+    from autoformalize.declarations import DeclarationError
+
+    def cfg(i: int, *extra: str):
+        return _cfg(tmp_path, "mode=library", f"model.path={tmp_path / 'no-model'}", f"out_dir={tmp_path / str(i)}",
+                    *extra)
+
+    with pytest.raises(FormalizeConfigError, match="needs library.source"):
+        run_formalize(cfg(1))
+    with pytest.raises(DeclarationError, match=r"nope.lean does not exist"):
+        run_formalize(cfg(2, f"library.source={tmp_path / 'nope.lean'}"))
+    with pytest.raises(FormalizeConfigError, match=r"use_repl needs a \.lean source, got .*d\.jsonl"):
+        run_formalize(cfg(3, f"library.source={tmp_path / 'd.jsonl'}", "library.use_repl=true"))
 
 
 def test_cli_process_reports_bad_input_in_one_line(tmp_path) -> None:
@@ -211,3 +236,42 @@ def test_separate_judge_model_from_config(tmp_path, pool) -> None:
     rows = read_jsonl(run / "results.jsonl", FormalizationResult)
     assert [r.status for r in rows] == ["abstained", "abstained"]
     assert all(r.candidates[0].typechecks and r.candidates[0].judge_score == pytest.approx(0.05) for r in rows)
+
+
+E2E_MODEL = """\
+name: e2e-scripted
+backend: scripted
+script:
+  - ["Problem B:", "Label: faithful\\nScore: 0.9"]
+  - ["Explain in plain mathematical English", "Two plus two is four."]
+  - ["Every glorpic", "I cannot formalise this."]
+  - ["Translate the informal statement", "theorem t : (2 : ℕ) + 2 = 4 := by sorry"]
+"""
+
+
+def test_cli_process_formalizes_abstains_and_resumes(tmp_path) -> None:
+    """The proofforge-formalize Hydra app itself, success path: a scripted model config on Hydra's search
+    path and lean=scripted with a rules file; a rerun on the same folder writes nothing twice."""
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "e2e.yaml").write_text(E2E_MODEL, encoding="utf-8")
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps([{"match": r"\(2 : ℕ\) \+ 2 = 4 := by sorry", "response": SORRY}]))
+    items = tmp_path / "in.jsonl"
+    items.write_text('{"id": "two", "informal_statement": "Two plus two is four."}\n'
+                     '{"id": "glorp", "informal_statement": "Every glorpic number is snarfed."}\n')
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-c", "from autoformalize.cli import main; main()", f"hydra.run.dir={run_dir}",
+           f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "model=e2e", "lean=scripted",
+           f"lean.rules_file={rules}", f"input={items}", "n=2"]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "formalized 1/2 (abstained 1; 2 new)" in proc.stdout
+    rows = {r.id: r for r in read_jsonl(run_dir / "results.jsonl", FormalizationResult)}
+    assert rows["two"].status == "formalized" and rows["two"].statement == "theorem two : (2 : ℕ) + 2 = 4"
+    assert rows["glorp"].status == "abstained" and "none of 2 samples type-checks" in rows["glorp"].reason
+    assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "manifest.json", "results.jsonl", "summary.json"}
+
+    again = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "formalized 1/2 (abstained 1; 0 new)" in again.stdout
+    assert len(read_jsonl(run_dir / "results.jsonl")) == 2

@@ -182,3 +182,29 @@ def test_statement_containing_sorry_never_counts_as_typechecked(pool) -> None:
     assert r.status == ABSTAINED
     assert ver.calls == [] or ver.calls == [0]  # not even sent to Lean
     assert not r.candidates[0].typechecks and "contains sorry" in r.candidates[0].error
+
+
+class ContextFullGenerator(ScriptedGenerator):
+    """What a backend returns when the prompt fills the model's context (the transformers backend clips
+    max_tokens to the context: tests/test_llm_hf.py): empty text stopped at the length limit."""
+
+    def generate(self, prompts, sampling):
+        out = super().generate(prompts, sampling)
+        for row in out:
+            for c in row:
+                c.text, c.completion_tokens, c.finish_reason = "", 0, "length"
+        return out
+
+
+def test_prompt_overflowing_the_context_is_named_as_the_reason(pool) -> None:
+    from autoformalize.formalizer import NO_STATEMENT, NO_TEXT_AT_LIMIT
+
+    [r] = Formalizer(ContextFullGenerator(script), pool, n=2).formalize(_items("sq"))
+    assert r.status == ABSTAINED
+    [c] = r.candidates
+    assert c.statement is None and c.samples == [0, 1] and c.raw == ""
+    assert c.error == NO_TEXT_AT_LIMIT and "context" in r.reason
+
+    # text without a statement, or an empty answer that stopped normally, keeps the plain message
+    [r] = Formalizer(ScriptedGenerator([(".", ["", "I do not know."])]), pool, n=2).formalize(_items("sq"))
+    assert r.candidates[0].error == NO_STATEMENT and "context" not in r.reason

@@ -9,6 +9,7 @@ trains a random-init tiny Llama for a few steps.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -260,6 +261,24 @@ def test_bad_input_names_the_file_and_row(tmp_path):
     with pytest.raises(RecordError, match="repeats"):
         load_informal(p)
     assert len(load_informal(None)) == 16  # the packaged set
+    # an input's bad last line is an error, not a torn write to drop silently
+    p.write_text('{"id": "a", "informal_statement": "x"}\n{"id": "b", "informal_st\n')
+    with pytest.raises(RecordError, match=r"in\.jsonl:2: not valid JSON"):
+        load_informal(p)
+
+
+def test_unusable_settings_and_empty_input_fail_before_any_stage(tmp_path):
+    tiny_model = tmp_path / "no-model"  # never loaded: the checks come first
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(RecordError, match=r"empty\.jsonl: no informal problems"):
+        run(make_cfg(tmp_path / "a", tiny_model, f"input={empty}"))
+    for override, key in [("concurrency=0", "concurrency"), ("prove.chunk=0", "prove.chunk"),
+                          ("formalize.n=0", "formalize.n"), ("rounds=0", "rounds"), ("limit=0", "limit")]:
+        out = tmp_path / key
+        with pytest.raises(ValueError, match=rf"synth: {re.escape(key)} must be"):
+            run(make_cfg(out, tiny_model, override))
+        assert not (out / "round_1").exists()  # nothing was formalized first
 
 
 def test_lora_finetune_merges_adapters_into_a_plain_checkpoint(tmp_path, tiny_model):
@@ -288,3 +307,48 @@ def test_cli_writes_into_the_hydra_run_folder_and_reports_bad_input(tmp_path):
     assert proc.returncode == 1
     assert "bad.jsonl: row 1" in proc.stderr and "Traceback" not in proc.stderr
     assert (tmp_path / "run" / "config.yaml").is_file()
+
+
+E2E_MODEL = """\
+name: e2e-scripted
+backend: scripted
+prompt_style: tiny
+chat: false
+sampling: {temperature: 1.0, top_p: 0.95, max_tokens: 64}
+script:
+  - ["Grade the formal statement", " good"]
+  - ["Problem B:", "Label: faithful\\nScore: 0.9"]
+  - ["Explain in plain mathematical English", "Two plus two is four."]
+  - ["Translate the informal statement", "theorem t : (2 : ℕ) + 2 = 4 := by sorry"]
+  - ["Complete the following Lean 4 code", "  norm_num\\n```"]
+"""
+
+
+def test_cli_process_runs_every_stage_and_writes_the_outputs(tmp_path):
+    """The proofforge-synth Hydra app itself, success path: a scripted model config (a config group file on
+    Hydra's search path) and lean=scripted with a rules file; no Python-side injection."""
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "e2e.yaml").write_text(E2E_MODEL, encoding="utf-8")
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps([{"match": ":= by sorry", "response": {}},
+                                 {"match": r"\(2 : ℕ\) \+ 2 = 4 := by\s+norm_num", "response": {}}]))
+    run_dir = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "prover.synthetic.pipeline", f"hydra.run.dir={run_dir}",
+         f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "model=e2e", "lean=scripted",
+         f"lean.rules_file={rules}", "limit=3", "formalize.n=1", "consistency.samples=1", "prove.samples=2",
+         "prove.chunk=1"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"results in {run_dir}" in proc.stdout
+    r1 = run_dir / "round_1"
+    for stage in ("formalized", "quality", "consistency", "proofs"):
+        assert len(read_jsonl(r1 / f"{stage}.jsonl")) == 3, stage
+    stats = json.loads((r1 / "report.json").read_text())
+    assert (stats["formalized"], stats["proved"], stats["disproved"]) == (3, 3, 0)
+    # three problems, one statement up to its name: exact dedup keeps one row
+    [row] = read_jsonl(run_dir / "dataset.jsonl")
+    assert row["formal_statement"].endswith(":= by\n") and row["formal_proof"] == "  norm_num\n"
+    assert (run_dir / "dataset" / "dataset_info.json").is_file() and (run_dir / "summary.md").is_file()
+    assert "no local base model" in stats["finetune"]["skipped"]  # a scripted model has no weights to tune

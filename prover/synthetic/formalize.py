@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Protocol
 
-from prover.records import RecordError, iter_jsonl
+from prover.records import RecordError, json_lines
 from prover.synthetic.statements import StatementError, with_name
 
 DEFAULT_INPUT = Path(__file__).resolve().parent / "data" / "informal.jsonl"
@@ -39,7 +39,10 @@ def load_informal(path: str | Path | None, *, limit: int | None = None) -> list[
         raise RecordError(f"{path}: informal problems file not found")
     items: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for i, row in enumerate(iter_jsonl(path), 1):
+    # strict: a bad last line of an input is an error, not a torn write to skip
+    for i, row in json_lines(path, RecordError):
+        if not isinstance(row, dict):
+            raise RecordError(f"{path}: row {i}: expected a JSON object")
         text = row.get("informal_statement", row.get("informal"))
         if not isinstance(text, str) or not text.strip():
             raise RecordError(f"{path}: row {i}: needs a non-empty string 'informal_statement'")

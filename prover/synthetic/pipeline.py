@@ -100,6 +100,38 @@ def build_grader(cfg: DictConfig, generator: Generator) -> QualityGrader:
     )
 
 
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def check_settings(cfg: DictConfig) -> None:
+    """Refuse unusable counts before any model, Lean process or stage starts (one line naming the key)."""
+    at_least_one = {
+        "rounds": cfg.get("rounds"),
+        "concurrency": cfg.get("concurrency", 4),
+        "formalize.n": cfg.formalize.get("n"),
+        "formalize.batch_size": cfg.formalize.get("batch_size", 8),
+        "quality.n": cfg.quality.get("n", 1),
+        "quality.batch_size": cfg.quality.get("batch_size", 8),
+        "consistency.samples": cfg.consistency.get("samples"),
+        "consistency.chunk": _or(cfg.consistency.get("chunk"), cfg.consistency.get("samples")),
+        "prove.samples": cfg.prove.get("samples"),
+        "prove.chunk": _or(cfg.prove.get("chunk"), cfg.prove.get("samples")),
+    }
+    for key, value in at_least_one.items():
+        try:
+            ok = int(value) >= 1
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"synth: {key} must be an integer >= 1, got {value!r}")
+    threshold = cfg.formalize.get("threshold", 0.5)
+    if not 0.0 <= float(threshold) <= 1.0:
+        raise ValueError(f"synth: formalize.threshold must be in [0, 1], got {threshold}")
+    if cfg.get("limit") is not None and int(cfg.limit) < 1:
+        raise ValueError(f"synth: limit must be >= 1 or null, got {cfg.limit}")
+
+
 async def arun_synth(
     cfg: DictConfig,
     *,
@@ -111,10 +143,13 @@ async def arun_synth(
 ) -> Path:
     if not cfg.get("out_dir"):
         raise ValueError("synth: out_dir is not set (the Hydra app sets it to the run folder)")
+    check_settings(cfg)
     out = Path(str(cfg.out_dir)).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     items = load_informal(cfg.get("input"), limit=cfg.get("limit"))
+    if not items:
+        raise RecordError(f"{cfg.get('input') or 'the packaged problems'}: no informal problems to work on")
 
     own_verifier = verifier is None
     if verifier is None:
