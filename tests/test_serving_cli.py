@@ -97,3 +97,17 @@ def test_missing_model_folder_is_named_not_reported_as_a_bad_repo_id(tmp_path):
         HFGenerator(missing, attn_implementation="sdpa", device="cpu")
     assert looks_like_a_path("/data/ckpt") and looks_like_a_path("./ckpt") and looks_like_a_path("runs/a/b")
     assert not looks_like_a_path("deepseek-ai/DeepSeek-Prover-V1.5-RL") and not looks_like_a_path("gpt2")
+
+
+def test_a_taken_port_is_reported_before_the_model_loads(tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # The model path does not exist: reaching the model load would raise GeneratorError instead.
+        cfg = compose("serve", ["model.path=/does/not/exist", f"port={port}"])
+        with pytest.raises(ServeConfigError, match=f"^cannot listen on 127.0.0.1:{port} "):
+            serve(cfg)

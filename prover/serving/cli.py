@@ -45,6 +45,23 @@ def _check_numbers(cfg: DictConfig) -> None:
             raise ServeConfigError(f"{key} must be {bounds}, got {value}")
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Fail at once, naming host and port, when the address is taken or cannot be bound."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise ServeConfigError(f"host {host!r} cannot be resolved ({e.strerror}): set host=127.0.0.1 or 0.0.0.0") from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no obstacle
+        try:
+            sock.bind(addr)
+        except OSError as e:
+            raise ServeConfigError(f"cannot listen on {host}:{port} ({e.strerror}): choose another port=...") from None
+
+
 def serve(cfg: DictConfig) -> int:
     """Start the server the config describes; return a process exit code."""
     _check_numbers(cfg)
@@ -69,6 +86,8 @@ def serve(cfg: DictConfig) -> int:
     if backend != "hf":
         raise GeneratorError(f"unknown serve backend {backend!r}: use backend=hf (built-in) or backend=vllm")
 
+    if not cfg.get("dry_run"):
+        _check_port_free(host, port)  # before loading the model, which can take minutes
     import uvicorn
 
     from prover.llm.factory import build_generator
