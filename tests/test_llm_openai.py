@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -18,6 +20,9 @@ class Script:
     def __init__(self) -> None:
         self.failures: dict[str, list[int]] = {}
         self.bodies: list[tuple[str, dict]] = []
+        self.delay = 0.0  # seconds each completion request is held, so concurrent ones overlap
+        self.in_flight = 0
+        self.peak = 0  # most completion requests in flight at once
 
 
 def _choice_text(body: dict, i: int) -> str:
@@ -46,6 +51,11 @@ def make_app(script: Script) -> FastAPI:
         script.bodies.append(("completions", body))
         if (r := fail("completions")) is not None:
             return r
+        if script.delay:
+            script.in_flight += 1
+            script.peak = max(script.peak, script.in_flight)
+            await asyncio.sleep(script.delay)
+            script.in_flight -= 1
         n = body.get("n", 1)
         choices = []
         for i in range(n):
@@ -90,6 +100,7 @@ def server():
 def script(server):
     server.script.failures.clear()
     server.script.bodies.clear()
+    server.script.delay, server.script.in_flight, server.script.peak = 0.0, 0, 0
     return server.script
 
 
@@ -180,3 +191,12 @@ async def test_async_generate_and_sync_generate_inside_a_running_loop(server, sc
 def test_empty_base_url_is_a_clear_error():
     with pytest.raises(GeneratorError, match="base_url is empty"):
         OpenAIGenerator("", model="m")
+
+
+@pytest.mark.parametrize("limit", [2, 8])
+def test_concurrency_is_bounded_by_max_concurrency(server, script, limit):
+    script.delay = 0.2  # long enough that requests sent together overlap on the server
+    out = client(server, max_concurrency=limit).generate([f"p{i}" for i in range(8)], SamplingParams())
+    assert len(out) == 8 and len(script.bodies) == 8
+    assert script.peak <= limit
+    assert script.peak > 1  # requests do run concurrently (the bound is not a serialisation)
