@@ -275,3 +275,18 @@ def test_cli_process_formalizes_abstains_and_resumes(tmp_path) -> None:
     assert again.returncode == 0, again.stderr[-2000:]
     assert "formalized 1/2 (abstained 1; 0 new)" in again.stdout
     assert len(read_jsonl(run_dir / "results.jsonl")) == 2
+
+
+def test_retrieval_from_config_puts_declarations_into_the_prompt(tmp_path, pool) -> None:
+    """retrieval.enabled=true builds the LeanVec retriever over the packaged declarations (hashing encoder,
+    query-aware projection, int8, exact re-rank) and its top k go into each translation prompt."""
+    gen = ScriptedGenerator(script)
+    run = run_formalize(_cfg(tmp_path, "limit=1", "n=1", "retrieval.enabled=true", "retrieval.k=3",
+                             "retrieval.dim=256", "retrieval.reduced_dim=32"), generator=gen, verifier=pool)
+    [row] = read_jsonl(run / "results.jsonl", FormalizationResult)
+    assert row.id == "ok_sq_nonneg" and len(row.retrieved) == 3 and "sq_nonneg" in row.retrieved
+    prompt = gen.calls[0][0][0]
+    assert all(name in prompt for name in row.retrieved)
+    with pytest.raises(ValueError, match=r"nope\.jsonl does not exist"):
+        run_formalize(_cfg(tmp_path, "out_dir=" + str(tmp_path / "r2"), "retrieval.enabled=true",
+                           f"retrieval.declarations={tmp_path / 'nope.jsonl'}"), generator=gen, verifier=pool)

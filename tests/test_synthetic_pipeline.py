@@ -267,6 +267,24 @@ def test_bad_input_names_the_file_and_row(tmp_path):
         load_informal(p)
 
 
+def test_resume_refuses_a_different_config_but_allows_a_larger_limit(tmp_path):
+    model = tmp_path / "no-model"  # never loaded: the scripted generator is injected, fine-tuning is off
+    out = tmp_path / "run"
+    run(make_cfg(out, model, "limit=2", "finetune.enabled=false"))
+    assert len(read_jsonl(out / "round_1" / "formalized.jsonl")) == 2
+    run(make_cfg(out, model, "limit=3", "finetune.enabled=false", "concurrency=1"))
+    assert len(read_jsonl(out / "round_1" / "formalized.jsonl")) == 3
+    with pytest.raises(ValueError, match=r"different config \(model, prove\)"):
+        run(make_cfg(out, model, "limit=3", "finetune.enabled=false", "prove.samples=8", "model.name=other"))
+    assert "samples: 4" in (out / "config.yaml").read_text()  # the folder's config was not overwritten
+    # a first run that failed on its input leaves no manifest behind to block the corrected rerun
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n')
+    with pytest.raises(RecordError):
+        run(make_cfg(tmp_path / "run2", model, f"input={bad}"))
+    assert not (tmp_path / "run2" / "manifest.json").exists()
+
+
 def test_unusable_settings_and_empty_input_fail_before_any_stage(tmp_path):
     tiny_model = tmp_path / "no-model"  # never loaded: the checks come first
     empty = tmp_path / "empty.jsonl"

@@ -13,6 +13,7 @@ dataset and the summary.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,42 @@ def build_grader(cfg: DictConfig, generator: Generator) -> QualityGrader:
     )
 
 
+MANIFEST = "manifest.json"
+#: What a run folder's records depend on: a resume must not change these (limit, rounds, concurrency,
+#: fine-tuning settings and the Lean backend may change; fine-tuning keeps its own marker per round).
+FINGERPRINT_KEYS = ("input", "header", "formalize", "quality", "consistency", "prove", "export", "prover")
+MODEL_KEYS = ("name", "backend", "path")
+
+
+def fingerprint(cfg: DictConfig) -> dict[str, Any]:
+    fp = {k: to_container(cfg.get(k)) for k in FINGERPRINT_KEYS}
+    model = to_container(cfg.get("model")) or {}
+    fp["model"] = {k: model.get(k) for k in MODEL_KEYS}
+    return json.loads(json.dumps(fp, default=str))
+
+
+def check_manifest(out: Path, cfg: DictConfig) -> dict[str, Any] | None:
+    """Refuse to resume a run folder with a different config (its records would mix two configs).
+
+    Returns the fingerprint to record when the folder has none yet, else None.
+    """
+    new = fingerprint(cfg)
+    path = out / MANIFEST
+    if not path.exists():
+        return new
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        raise ValueError(f"{path}: unreadable; delete it or use a new run folder") from None
+    changed = sorted(k for k in new if old.get(k) != new[k])
+    if changed:
+        raise ValueError(
+            f"synth: {out} holds results of a different config ({', '.join(changed)}); "
+            "resume with the same config or use a new run folder (out_dir=... or hydra.run.dir=...)"
+        )
+    return None
+
+
 def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
 
@@ -146,10 +183,13 @@ async def arun_synth(
     check_settings(cfg)
     out = Path(str(cfg.out_dir)).expanduser()
     out.mkdir(parents=True, exist_ok=True)
+    manifest = check_manifest(out, cfg)
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     items = load_informal(cfg.get("input"), limit=cfg.get("limit"))
     if not items:
         raise RecordError(f"{cfg.get('input') or 'the packaged problems'}: no informal problems to work on")
+    if manifest is not None:  # a new folder: record what its results depend on, once the input is known good
+        (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     own_verifier = verifier is None
     if verifier is None:
