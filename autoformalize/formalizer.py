@@ -44,7 +44,8 @@ ABSTAINED = "abstained"
 
 NO_STATEMENT = "no Lean statement found in the model output"
 NO_TEXT_AT_LIMIT = ("the model returned no text, stopped at its length limit: the prompt probably fills the "
-                    "model's context (fewer exemplars, e.g. num_exemplars=0, or a model with a longer context)")
+                    "model's context (fewer few-shot exemplars: num_exemplars=0, or formalize.num_exemplars=0 in "
+                    "proofforge-synth; or a model with a longer context)")
 
 
 class ItemError(ValueError):

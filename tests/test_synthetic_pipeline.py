@@ -370,3 +370,24 @@ def test_cli_process_runs_every_stage_and_writes_the_outputs(tmp_path):
     assert row["formal_statement"].endswith(":= by\n") and row["formal_proof"] == "  norm_num\n"
     assert (run_dir / "dataset" / "dataset_info.json").is_file() and (run_dir / "summary.md").is_file()
     assert "no local base model" in stats["finetune"]["skipped"]  # a scripted model has no weights to tune
+
+
+def test_formalize_stage_takes_its_few_shot_exemplars_from_config(tmp_path):
+    from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars
+    from prover.synthetic.pipeline import build_formalizer
+
+    own = tmp_path / "ex.jsonl"
+    own.write_text('{"name": "mine", "informal": "One is one.", "formal": "theorem mine : 1 = 1"}\n'
+                   '{"name": "two", "informal": "Two is two.", "formal": "theorem two : 2 = 2"}\n')
+    gen = ScriptedGenerator(script)
+    cfg = make_cfg(tmp_path / "run", tmp_path / "no-model", f"formalize.exemplars={own}",
+                   "formalize.num_exemplars=1")
+    fz = build_formalizer(cfg, gen, verifier=None)
+    assert [e.name for e in fz.exemplars] == ["mine"]
+    packaged = load_exemplars(DEFAULT_EXEMPLARS)
+    assert len(packaged) > 1 and build_formalizer(make_cfg(tmp_path / "r", tmp_path / "m"), gen, None).exemplars == packaged
+    assert build_formalizer(make_cfg(tmp_path / "r", tmp_path / "m", "formalize.num_exemplars=0"), gen,
+                            None).exemplars == []
+    with pytest.raises(PromptError, match=r"missing\.jsonl does not exist"):
+        build_formalizer(make_cfg(tmp_path / "r", tmp_path / "m", f"formalize.exemplars={tmp_path / 'missing.jsonl'}"),
+                         gen, None)

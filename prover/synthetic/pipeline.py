@@ -78,6 +78,11 @@ def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier) 
     sampling = SamplingParams(
         temperature=float(f.get("temperature", 0.99)), max_tokens=int(f.get("max_tokens", 512))
     )
+    from autoformalize.prompts import DEFAULT_EXEMPLARS, load_exemplars
+
+    exemplars = load_exemplars(f.get("exemplars") or DEFAULT_EXEMPLARS)
+    if f.get("num_exemplars") is not None:
+        exemplars = exemplars[: int(f.num_exemplars)]
     return Formalizer(
         generator,
         verifier,
@@ -85,6 +90,7 @@ def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier) 
         threshold=float(f.threshold),
         header=cfg.header,
         sampling=sampling,
+        exemplars=exemplars,
     )
 
 
