@@ -420,16 +420,31 @@ def _print_summary(summary: dict[str, Any], run_dir: Path, written: int, errors:
 # ------------------------------------------------------------------------ CLI
 
 
+class EvalInterrupted(Exception):
+    """Ctrl-C during a run: one line saying what was kept and how to resume, instead of a traceback."""
+
+
 def _task(cfg: DictConfig) -> None:
-    run_eval(cfg)
+    try:
+        run_eval(cfg)
+    except KeyboardInterrupt:
+        run_dir = resolve_run_dir(cfg)
+        path = run_dir / OUTCOMES
+        done = sum(1 for line in path.open(encoding="utf-8") if line.strip()) if path.exists() else 0
+        how = f"out_dir={cfg.out_dir}" if cfg.get("out_dir") else f"hydra.run.dir={run_dir}"
+        raise EvalInterrupted(
+            f"interrupted; {done} problem(s) recorded in {path}; rerun with {how} (same config) to resume"
+        ) from None
 
 
 def main() -> None:
     """Hydra entry point over ``configs/eval.yaml`` (config folder resolved at call time).
 
     No Lean, an unusable model, or a bad config/run folder: one line on stderr and exit code 2.
+    Ctrl-C: one line saying how many problems were kept and how to resume, exit code 130.
     """
-    hydra_app("eval", _task, prefix="proofforge-eval: ", errors={(*_fatal_errors(), *_config_errors()): 2})()
+    hydra_app("eval", _task, prefix="proofforge-eval: ",
+              errors={(*_fatal_errors(), *_config_errors()): 2, (EvalInterrupted,): 130})()
 
 
 if __name__ == "__main__":
