@@ -38,9 +38,12 @@ def parse_size(text: str) -> int:
     """'4k' -> 4096, '512K' -> 524288, '1000' -> 1000."""
     t = text.strip().lower()
     try:
-        return int(t[:-1]) * 1024 if t.endswith("k") else int(t)
+        n = int(t[:-1]) * 1024 if t.endswith("k") else int(t)
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad context length {text!r}: use e.g. 1024 or 4k") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"bad context length {text!r}: must be at least 1")
+    return n
 
 
 def time_fn(fn: Callable[[], torch.Tensor], device: torch.device, warmup: int, reps: int) -> float:
@@ -121,8 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     gpu = device.type == "cuda"
     if device.type == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda but no CUDA GPU is visible")
+    for flag in ("batches", "heads_q", "heads_kv", "head_dim", "num_programs", "block_n", "reps"):
+        values = getattr(args, flag)
+        if any(v < 1 for v in (values if isinstance(values, list) else [values] if values is not None else [])):
+            p.error(f"--{flag.replace('_', '-')} must be at least 1")
     if args.heads_q % args.heads_kv:
         p.error(f"--heads-q ({args.heads_q}) must be a multiple of --heads-kv ({args.heads_kv})")
+    if args.out is not None and args.out.is_dir():
+        p.error(f"--out {args.out} is a folder: give a .jsonl file path")
     dtype = DTYPES[args.dtype or ("bf16" if gpu else "fp32")]
     if args.quick:
         contexts, batches = args.contexts or [1024, 4096], args.batches or [1, 2]

@@ -102,7 +102,7 @@ def measure(runs: dict[str, object], repeats: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="a local transformers checkpoint (default: build a random tiny Llama)")
     ap.add_argument("--batch", type=int, default=8, help="prompts per batch / concurrent clients")
@@ -112,7 +112,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads, one setting for every measurement (1 avoids oversubscription on a busy "
                          "machine; 0 = torch's default)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    for flag in ("batch", "tokens", "repeats"):
+        if getattr(args, flag) < 1:
+            ap.error(f"--{flag} must be at least 1")
+    if args.model and not (Path(args.model) / "config.json").is_file():
+        ap.error(f"--model {args.model} is not a transformers checkpoint folder (no config.json)")
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -152,7 +157,7 @@ def main() -> None:
           f"server batches: {stats['batches']} for {stats['requests']} requests "
           f"(largest {stats['max_batch_requests']})")
     print(f"lean_attention / sdpa decode throughput (engine): {eng_lean / eng:.2f}x "
-          f"(CPU runs LeanAttention's portable path; its speed claims are for GPUs: benchmarks/attention*)")
+          f"(CPU runs LeanAttention's portable path; its speed claims are for GPUs: benchmarks/decode_attention.py)")
 
 
 if __name__ == "__main__":
