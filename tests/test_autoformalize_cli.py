@@ -290,3 +290,10 @@ def test_retrieval_from_config_puts_declarations_into_the_prompt(tmp_path, pool)
     with pytest.raises(ValueError, match=r"nope\.jsonl does not exist"):
         run_formalize(_cfg(tmp_path, "out_dir=" + str(tmp_path / "r2"), "retrieval.enabled=true",
                            f"retrieval.declarations={tmp_path / 'nope.jsonl'}"), generator=gen, verifier=pool)
+
+
+def test_help_names_the_app_and_its_modes() -> None:
+    proc = subprocess.run([sys.executable, "-c", "from autoformalize.cli import main; main()", "--help"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("proofforge-formalize: ") and "herald_eval | abstain_eval | library" in proc.stdout

@@ -391,3 +391,10 @@ def test_formalize_stage_takes_its_few_shot_exemplars_from_config(tmp_path):
     with pytest.raises(PromptError, match=r"missing\.jsonl does not exist"):
         build_formalizer(make_cfg(tmp_path / "r", tmp_path / "m", f"formalize.exemplars={tmp_path / 'missing.jsonl'}"),
                          gen, None)
+
+
+def test_help_names_the_app() -> None:
+    proc = subprocess.run([sys.executable, "-m", "prover.synthetic.pipeline", "--help"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("proofforge-synth: ") and "lean=scripted" in proc.stdout
