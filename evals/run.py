@@ -290,7 +290,12 @@ def write_summary(
                          key=lambda r: order[r["problem"]["name"]])
     meta = (records[0].get("meta", {}).get("eval", {}) if records else {}) or meta or {}
     counts = [counts_from_record(r) for r in records]
-    return _write_summary(run_dir, counts, meta, len(problems) if problems is not None else len(records))
+    if problems is not None:
+        expected = len(problems)
+    else:  # e.g. proofforge-report on a killed run: the dataset size its records were written for
+        sizes = [r.get("meta", {}).get("eval", {}).get("dataset", {}).get("count") for r in records]
+        expected = max([len(records), *(n for n in sizes if isinstance(n, int))])
+    return _write_summary(run_dir, counts, meta, expected)
 
 
 def _summary_of_fresh_run(

@@ -160,6 +160,13 @@ def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
         proc.wait(timeout=30)
     partial = len(jsonl.read_text().splitlines())
     assert 3 <= partial < 18
+    # a report of the killed run (proofforge-report writes the summary it lacks) says it covers part of the dataset
+    from evals.report import incomplete_note
+
+    summary = eval_run.write_summary(run_dir)
+    assert summary["expected_problems"] == 18 and len(summary["problems"]) == partial
+    assert incomplete_note(summary).startswith(f"Incomplete run: {partial} of 18 problems recorded")
+    (run_dir / "summary.json").unlink()
     (run_dir / "outcomes.jsonl").open("a").write('{"problem": {"name": "torn')  # a torn last write
 
     done = subprocess.run(argv, cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=120)
