@@ -166,6 +166,25 @@ def test_malformed_completion_requests_get_openai_errors(served, body, status, p
     assert "Traceback" not in err["message"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "param", "message"),
+    [
+        ("completions", {"model": MODEL, "prompt": 5}, "prompt", "prompt: expected str or list[str]"),
+        ("completions", {"model": MODEL, "prompt": "x", "stop": 3}, "stop", "stop: expected str or list[str]"),
+        ("completions", {"model": MODEL, "prompt": [1, 2, 3]}, "prompt",
+         "prompt: token-id prompts are not supported by this server; send text (a string or a list of strings)"),
+        ("completions", {"model": MODEL, "prompt": [[1, 2], [3]]}, "prompt",
+         "prompt: token-id prompts are not supported by this server; send text (a string or a list of strings)"),
+        ("chat/completions", {"model": MODEL, "messages": [{"role": "user", "content": 5}]}, "messages.0.content",
+         "messages.0.content: expected str or list[dict[str,any]]"),
+    ],
+)
+def test_fields_of_several_types_name_the_accepted_types(served, path, body, param, message):
+    r = httpx.post(f"{served.base_url}/{path}", json=body, timeout=60)
+    assert r.status_code == 400
+    assert r.json()["error"]["param"] == param and r.json()["error"]["message"] == message
+
+
 def test_malformed_chat_and_json_errors(served):
     bad = [
         ({"model": MODEL, "messages": []}, "messages"),

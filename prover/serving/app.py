@@ -136,11 +136,21 @@ def create_app(
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {}
-        loc = [str(x) for x in first.get("loc", ()) if x != "body"]
-        param = ".".join(loc) or None
         if first.get("type") == "json_invalid":
             return error_response("the request body is not valid JSON", param=None)
+        path, member = _split_union_loc(first.get("loc", ()))
+        param = ".".join(path) or None
         msg = first.get("msg", "invalid request")
+        if member is not None:  # a field of several accepted types: name them, not pydantic's internal tag
+            members = []
+            for e in errors:
+                p, m = _split_union_loc(e.get("loc", ()))
+                if p == path and m is not None and m not in members:
+                    members.append(m)
+            msg = f"expected {' or '.join(members)}"
+            body = exc.body if isinstance(exc.body, dict) else {}
+            if path == ["prompt"] and _is_token_ids(body.get("prompt")):
+                msg = "token-id prompts are not supported by this server; send text (a string or a list of strings)"
         return error_response(f"{param}: {msg}" if param else msg, param=param)
 
     @app.exception_handler(StarletteHTTPException)
@@ -384,6 +394,28 @@ async def _stream_completion(state, name, req: CompletionRequest, encoded, rows,
     except APIError as e:
         yield _data({"error": {"message": e.message, "type": e.type, "param": e.param, "code": e.code}})
     yield "data: [DONE]\n\n"
+
+
+def _split_union_loc(loc: Any) -> tuple[list[str], str | None]:
+    """A pydantic error location as (field path, union member tag or None): ``("body", "prompt", "list[str]", 0)``
+    gives ``(["prompt"], "list[str]")``. Members are tagged by their type, e.g. ``str`` or ``list[str]``."""
+    path: list[str] = []
+    for part in loc:
+        if part == "body" and not path:
+            continue
+        if isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool", "dict", "list", "none"}):
+            return path, part
+        path.append(str(part))
+    return path, None
+
+
+def _is_token_ids(prompt: Any) -> bool:
+    """An OpenAI token-id prompt: a list of ints, or a list of such lists."""
+    if not isinstance(prompt, list) or not prompt:
+        return False
+    return all(isinstance(x, int) for x in prompt) or all(
+        isinstance(x, list) and all(isinstance(y, int) for y in x) for x in prompt
+    )
 
 
 def from_snapshot_completion(gen, rid, created, name, snap: StepSnapshot, deltas, pending, req) -> str:
