@@ -85,7 +85,7 @@ class AbstainReport:
     """The confusion matrix, the rates read from it, and each item's cell."""
 
     matrix: dict[str, dict[str, int]]
-    rates: dict[str, float]
+    rates: dict[str, float | None]
     items: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,12 +94,14 @@ class AbstainReport:
     def table(self) -> str:
         head = f"{'':<18}" + "".join(f"{c:>12}" for c in COLUMNS)
         lines = [head] + [f"{r:<18}" + "".join(f"{self.matrix[r][c]:>12}" for c in COLUMNS) for r in ROWS]
-        lines += [f"{k}: {v:.3f}" for k, v in self.rates.items()]
+        lines += [f"{k}: {'n/a' if v is None else f'{v:.3f}'}" for k, v in self.rates.items()]
         return "\n".join(lines)
 
 
-def _rate(num: int, den: int) -> float:
-    return num / den if den else 0.0
+def _rate(num: int, den: int) -> float | None:
+    """``num / den``; None (``null`` in JSON, ``n/a`` in the table) when nothing was counted, e.g. the
+    precision of a run that answered nothing, which is undefined rather than 0."""
+    return num / den if den else None
 
 
 def abstain_report(

@@ -196,6 +196,15 @@ def test_abstain_report_needs_every_item_and_matches_statements() -> None:
         abstain_report(load_labelled(DEFAULT_LABELLED)[:2], [])
 
 
+def test_a_run_that_answers_nothing_has_no_precision_rather_than_zero() -> None:
+    rows = load_labelled()
+    results = [FormalizationResult(id=r["id"], informal=r["informal_statement"], status="abstained") for r in rows]
+    rep = abstain_report(rows, results)
+    assert rep.rates["precision_answered"] is None and rep.rates["abstain_rate_not_formalizable"] == 1.0
+    assert "precision_answered: n/a" in rep.table() and "accuracy: " in rep.table()
+    assert json.loads(json.dumps(rep.to_dict()))["rates"]["precision_answered"] is None
+
+
 def test_herald_eval_on_minif2f(tmp_path, pool) -> None:
     run = run_formalize(
         _cfg(tmp_path, "mode=herald_eval", f"herald_eval.input={MINIF2F}", "limit=3", "n=2",
