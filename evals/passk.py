@@ -160,13 +160,19 @@ def summarize(counts: Iterable[SampleCounts], budget: str = "") -> dict[str, Gro
 
 
 def budget_description(strategy: str, budget: dict[str, Any], sampling: dict[str, Any] | None = None) -> str:
-    """One line saying what each number was measured under, e.g. ``malot: 4 samples + 2 rounds x 2 corrections``."""
+    """One line saying what each number was measured under, e.g.
+    ``malot: 4 samples/problem, then up to 2 rounds of 2 corrections per failed attempt``.
+
+    Corrections are per failed attempt of the previous round (agents/loop.py), so the wording must not
+    read as ``rounds x corrections`` attempts in all.
+    """
     samples = int(budget.get("samples", 1) or 1)
     clauses = [f"{samples} sample{'s' if samples != 1 else ''}/problem"]
     rounds = int(budget.get("rounds", 0) or 0)
     if rounds:
-        clauses.append(f"then {rounds} round{'s' if rounds != 1 else ''} x "
-                       f"{int(budget.get('corrections', 1))} corrections")
+        corrections = int(budget.get("corrections", 1))
+        clauses.append(f"then up to {rounds} round{'s' if rounds != 1 else ''} of {corrections} "
+                       f"correction{'s' if corrections != 1 else ''} per failed attempt")
     expansions = int(budget.get("expansions", 0) or 0)
     if expansions and "bestfirst" in strategy:
         clauses = [f"1 search/problem of {expansions} expansions"]

@@ -92,7 +92,7 @@ def test_counts_use_first_round_samples_only():
 
 def test_budget_description():
     text = budget_description("malot", {"samples": 4, "rounds": 2, "corrections": 2}, {"temperature": 0.8})
-    assert text.startswith("malot: 4 samples/problem") and "2 rounds x 2 corrections" in text and "T=0.8" in text
+    assert text.startswith("malot: 4 samples/problem") and "then up to 2 rounds of 2 corrections per failed attempt" in text and "T=0.8" in text
 
 
 def test_counts_from_record_matches_outcome():
