@@ -111,3 +111,9 @@ def test_a_taken_port_is_reported_before_the_model_loads(tmp_path, monkeypatch):
         cfg = compose("serve", ["model.path=/does/not/exist", f"port={port}"])
         with pytest.raises(ServeConfigError, match=f"^cannot listen on 127.0.0.1:{port} "):
             serve(cfg)
+
+
+def test_a_client_model_config_is_refused_with_what_to_serve_instead(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ServeConfigError, match=r"^model\.backend=openai is not a model this server can load"):
+        serve(compose("serve", ["model=openai", "dry_run=true"]))

@@ -72,6 +72,11 @@ def serve(cfg: DictConfig) -> int:
     backend = str(cfg.get("backend", "hf"))
     host, port = str(cfg.get("host", "127.0.0.1")), int(cfg.get("port", 8000))
     name = cfg.get("served_model_name") or model.get("name") or "model"
+    if model.get("backend") in ("openai", "scripted"):
+        raise ServeConfigError(
+            f"model.backend={model['backend']} is not a model this server can load: proofforge-serve serves a local "
+            "checkpoint (model=tiny, a preset such as model=deepseek_prover_v15_rl, or model.path=FOLDER)"
+        )
     if backend == "vllm":
         from prover.llm.factory import resolve_model_path
         from prover.serving.vllm_launch import argv_from_config, launch, vllm_executable
