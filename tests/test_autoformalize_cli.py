@@ -306,3 +306,19 @@ def test_help_names_the_app_and_its_modes() -> None:
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("proofforge-formalize: ") and "herald_eval | abstain_eval | library" in proc.stdout
+
+
+def test_offline_defaults_from_config_with_a_transformers_model(tmp_path) -> None:
+    """No injected parts: model=tiny's transformers backend (a random-init model at model.path stands in for
+    the trained tiny model, which CI does not train) and lean=scripted build from the config. A random model
+    writes no statement, so the item is abstained on, with the reason and the samples recorded."""
+    from prover.llm.random_model import build_random_llama
+
+    model = build_random_llama(tmp_path / "m", hidden_size=32, num_layers=1, max_positions=1024)
+    run = run_formalize(_cfg(tmp_path, f"model.path={model}", "model.attn_implementation=sdpa", "limit=1",
+                             "num_exemplars=0", "sampling.max_tokens=8"))
+    [row] = read_jsonl(run / "results.jsonl", FormalizationResult)
+    assert row.id == "ok_sq_nonneg" and row.status == "abstained" and row.n_samples == 2
+    assert "cannot faithfully formalize" in row.reason
+    assert sorted(i for c in row.candidates for i in c.samples) == [0, 1]
+    assert json.loads((run / "summary.json").read_text())["items"] == 1
