@@ -75,6 +75,19 @@ def test_tiny_without_a_path_asks_tinylm(monkeypatch, tmp_path):
     assert resolve_model_path({"name": "org/model"}) == "org/model"
 
 
+def test_tiny_model_config_errors_become_generator_errors(monkeypatch):
+    """Entry points print GeneratorError as one line; a training-config error must not escape as a traceback."""
+    import prover.tinylm
+    from prover.tinylm.train import TrainConfigError
+
+    def refuse():
+        raise TrainConfigError("/x already holds a tiny model trained with a different config")
+
+    monkeypatch.setattr(prover.tinylm, "ensure_tiny_model", refuse)
+    with pytest.raises(GeneratorError, match=r"^the tiny model is not usable: /x already holds"):
+        resolve_model_path({"name": "tiny", "path": None})
+
+
 def test_vllm_backend_without_vllm_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)  # behave as if vLLM were not installed
     with pytest.raises(BackendUnavailable) as e:

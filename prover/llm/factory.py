@@ -50,7 +50,12 @@ def resolve_model_path(m: Mapping[str, Any]) -> str:
             raise GeneratorError(
                 "the tiny model needs prover.tinylm.ensure_tiny_model, which is missing; set model.path"
             ) from None
-        return str(ensure_tiny_model())
+        from prover.tinylm.train import TrainConfigError
+
+        try:
+            return str(ensure_tiny_model())
+        except TrainConfigError as e:  # e.g. $PROOFFORGE_TINY_MODEL names a folder trained with another config
+            raise GeneratorError(f"the tiny model is not usable: {e}") from None
     if m.get("name"):
         return str(m["name"])
     raise GeneratorError("model config has neither path nor name: set model.path to a checkpoint folder")
