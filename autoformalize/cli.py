@@ -21,7 +21,7 @@ from autoformalize.abstain_eval import DEFAULT_LABELLED, LabelledError, abstain_
 from autoformalize.declarations import Declaration, DeclarationError, load_declarations
 from autoformalize.formalizer import FormalizationItem, FormalizationResult, Formalizer, ItemError
 from autoformalize.herald_eval import HeraldEvalError, herald_summary, minif2f_items
-from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl
+from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl, translation_order
 from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars
 from autoformalize.retrieval import RetrievalError
 from prover.config import hydra_app, run_dir_for, to_container
@@ -271,12 +271,18 @@ async def _run_library(cfg: DictConfig, run_dir: Path, generator: Generator, ver
                 await verifier.aclose()
     if not decls:
         raise LibraryError(f"{path}: no declarations found")
+    total = len(decls)
+    if cfg.get("limit") is not None:
+        # the first N in translation order: a prefix of a topological order carries its own dependencies
+        keep = set([n for layer in translation_order(decls) for n in layer][: int(cfg.limit)])
+        decls = [d for d in decls if d.name in keep]
     out = run_dir / "library.jsonl"
     done = await ainformalize_library(decls, generator, out,
                                       sampling=_sampling(cfg.get("backtranslate"), temperature=0.1,
                                                          max_tokens=256),
                                       progress=bool(cfg.get("progress", True)))
-    print(f"informalized {len(done)}/{len(decls)} declarations in dependency order -> {out}")
+    of = f" (limit={cfg.limit} of {total})" if len(decls) < total else ""
+    print(f"informalized {len(done)}/{len(decls)} declarations{of} in dependency order -> {out}")
 
 
 def run_formalize(cfg: DictConfig, *, generator: Generator | None = None,

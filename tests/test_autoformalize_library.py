@@ -162,3 +162,28 @@ def test_dojo_extraction_without_lean_dojo_says_what_to_install(monkeypatch) -> 
     monkeypatch.setitem(sys.modules, "lean_dojo", None)  # as if not installed
     with pytest.raises(LibraryError, match="pip install"):
         extract_with_dojo("https://github.com/x/y", "abc", "Y/Basic.lean")
+
+
+def test_library_mode_limit_keeps_a_dependency_closed_prefix(tmp_path, capsys) -> None:
+    """proofforge-formalize mode=library limit=N: the first N declarations in translation order, so every
+    kept declaration's in-set dependencies are kept (and translated first)."""
+    import json
+
+    from autoformalize.cli import run_formalize
+    from prover.config import compose
+
+    src = tmp_path / "decls.jsonl"
+    src.write_text("".join(json.dumps(d.to_dict()) + "\n" for d in DECLS))
+    prompts: list[str] = []
+    cfg = compose("formalize", [f"out_dir={tmp_path / 'run'}", "mode=library", f"library.source={src}", "limit=4",
+                                "progress=false", "lean=scripted"])
+    run = run_formalize(cfg, generator=ScriptedGenerator(_translator(prompts)))
+    rows = read_jsonl(run / "library.jsonl")
+    assert [r["name"] for r in rows] == ["Group", "Isolated", "Subgroup", "orderOf"]
+    assert "(limit=4 of 7)" in capsys.readouterr().out
+    # a larger limit resumes the same folder: only the new declarations are translated
+    run_formalize(compose("formalize", [f"out_dir={tmp_path / 'run'}", "mode=library", f"library.source={src}",
+                                        "progress=false", "lean=scripted"]),
+                  generator=ScriptedGenerator(_translator(prompts)))
+    names = [r["name"] for r in read_jsonl(run / "library.jsonl")]
+    assert len(names) == len(set(names)) == 7 and len(prompts) == 7
