@@ -43,6 +43,9 @@ def test_default_sampling_applies_overrides_and_rejects_bad_values():
     assert default_sampling(m, n=4, seed=None) == SamplingParams(n=4, temperature=0.6, top_p=0.95, max_tokens=100)
     with pytest.raises(GeneratorError, match="bad model.sampling"):
         default_sampling({"sampling": {"top_p": 2.0}})
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(GeneratorError, match="temperature must be a finite number >= 0"):
+            default_sampling({"sampling": {"temperature": bad}})
 
 
 def test_scripted_and_openai_backends_from_config():
