@@ -31,7 +31,7 @@ from evals.passk import SampleCounts, budget_description, counts_from_record, su
 from prover.config import hydra_app, run_dir_for, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator
-from prover.records import JsonlWriter, Outcome, Problem, iter_jsonl, read_jsonl
+from prover.records import JsonlWriter, Outcome, Problem, RecordError, iter_jsonl, read_jsonl
 from prover.search.base import Budget, Strategy
 
 OUTCOMES = "outcomes.jsonl"
@@ -328,6 +328,19 @@ def _write_summary(
     return summary
 
 
+def _open_outcomes(run_dir: Path) -> JsonlWriter:
+    """The run's resumable ``outcomes.jsonl``; a line that is not an Outcome (other than a torn last
+    line, which the writer cuts off) is one line naming the file and line, not a traceback."""
+    path = run_dir / OUTCOMES
+    try:
+        return JsonlWriter(path, key=lambda d: d["problem"]["name"])
+    except (RecordError, KeyError, TypeError) as e:
+        what = e if isinstance(e, RecordError) else f"{path}: a record without problem.name"
+        raise EvalConfigError(
+            f"cannot resume from {what}; repair or delete that line, or use a new run folder"
+        ) from None
+
+
 async def arun_eval(
     cfg: DictConfig,
     *,
@@ -342,18 +355,21 @@ async def arun_eval(
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_manifest(run_dir, _fingerprint(cfg, dataset))  # before config.yaml is (re)written
     save_config(cfg, run_dir)
+    writer = _open_outcomes(run_dir)  # a damaged results file fails before Lean or the model start
     owns, owns_generator = verifier is None, generator is None
     injected = verifier
     try:
         generator, verifier, strategy, budget = build_components(cfg, generator, verifier)
     except (*_fatal_errors(), *_config_errors()):
+        writer.close()
         raise
     except ValueError as e:  # a bad lean/model/prover value: one line naming the key, not a traceback
+        writer.close()
         raise EvalConfigError(str(e)) from None
     meta = eval_meta(cfg, dataset, generator, strategy, budget, injected)
     counts: dict[str, SampleCounts] = {}
     try:
-        with JsonlWriter(run_dir / OUTCOMES, key=lambda d: d["problem"]["name"]) as writer:
+        with writer:
             fresh = len(writer) == 0  # nothing to resume: the file will hold exactly what this run writes
             written, errors = await _prove_all(
                 dataset.problems, strategy, budget, writer, meta,

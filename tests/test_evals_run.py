@@ -122,6 +122,20 @@ def test_a_problem_that_raises_is_logged_and_the_report_says_the_run_is_incomple
     assert "Incomplete run: 0 of 1" in (out2 / "report.md").read_text()
 
 
+@pytest.mark.parametrize("damage,message", [
+    ('garbage\n{"problem": {"name": "a"}}\n', r"outcomes.jsonl:1: not valid JSON"),
+    ('{"x": 1}\n', r"outcomes.jsonl: a record without problem.name"),
+])
+def test_damaged_outcomes_file_is_one_line_before_anything_runs(tmp_path, damage, message):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "outcomes.jsonl").write_text(damage)
+    gen = ScriptedGenerator(script)
+    with pytest.raises(EvalConfigError, match=message + r".*repair or delete that line"):
+        run_eval(_cfg(out, "report=false"), generator=gen, verifier=scripted_verifier(RULES), progress=False)
+    assert gen.calls == [] and (out / "outcomes.jsonl").read_text() == damage  # nothing run, nothing lost
+
+
 def _cli(tmp_path: Path, *args: str, flags: tuple[str, ...] = ()) -> list[str]:
     extra = tmp_path / "extra_configs"
     (extra / "model").mkdir(parents=True, exist_ok=True)
