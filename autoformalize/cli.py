@@ -22,7 +22,7 @@ from autoformalize.declarations import Declaration, DeclarationError, load_decla
 from autoformalize.formalizer import FormalizationItem, FormalizationResult, Formalizer, ItemError
 from autoformalize.herald_eval import HeraldEvalError, herald_summary, minif2f_items
 from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl, translation_order
-from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars
+from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars, template_path
 from autoformalize.retrieval import RetrievalError
 from prover.config import hydra_app, run_dir_for, to_container
 from prover.lean.base import Verifier
@@ -116,7 +116,7 @@ def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier,
         sampling=_sampling(cfg.get("sampling"), temperature=0.99, max_tokens=256),
         backtranslate_sampling=_sampling(cfg.get("backtranslate"), temperature=0.1, max_tokens=256),
         judge_sampling=_sampling(cfg.get("judge"), temperature=0.0, max_tokens=128),
-        templates={str(k): str(v) for k, v in (to_container(cfg.get("templates")) or {}).items()},
+        templates={str(k): str(v) for k, v in (to_container(cfg.get("templates")) or {}).items() if v},
     )
 
 
@@ -178,13 +178,31 @@ def _summary(results: list[FormalizationResult]) -> dict[str, Any]:
             "typechecked_any": sum(any(c.typechecks for c in r.candidates) for r in results)}
 
 
+def _check_prompt_files(cfg: DictConfig) -> None:
+    """The exemplar file and template overrides exist and read, before any model or Lean process starts."""
+    load_exemplars(cfg.get("exemplars") or DEFAULT_EXEMPLARS)
+    for stage, path in (to_container(cfg.get("templates")) or {}).items():
+        if not path:
+            continue
+        if stage not in ("translate", "backtranslate", "judge"):
+            raise FormalizeConfigError(f"templates.{stage}: unknown stage; expected translate, backtranslate or judge")
+        if not template_path(str(path)).is_file():
+            raise PromptError(f"templates.{stage}: prompt template {template_path(str(path))} does not exist")
+
+
 async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, verifier: Verifier | None) -> None:
     own_gen, own_ver, own_judge = generator is None, verifier is None, False
     judge_generator = None
     # read and check the input before starting any model or Lean process
     items = load_items(cfg) if cfg.mode != "library" else []
     library_src = _library_source(cfg) if cfg.mode == "library" else None
+    if cfg.mode != "library":
+        _check_prompt_files(cfg)
     try:
+        if verifier is None and cfg.mode != "library":
+            from prover.lean.factory import build_verifier
+
+            verifier = build_verifier(cfg.lean)  # a missing Lean is reported before a model loads
         if generator is None:
             from prover.llm.factory import build_generator
 
@@ -196,10 +214,6 @@ async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, veri
         if cfg.mode == "library":
             await _run_library(cfg, run_dir, generator, verifier, library_src)
             return
-        if verifier is None:
-            from prover.lean.factory import build_verifier
-
-            verifier = build_verifier(cfg.lean)
         formalizer = build_formalizer(cfg, generator, verifier, judge_generator)
         with JsonlWriter(run_dir / RESULTS, key=lambda r: str(r["id"])) as writer:
             written = await _formalize_pending(formalizer, items, writer, int(cfg.get("batch_size", 4)),

@@ -322,3 +322,37 @@ def test_offline_defaults_from_config_with_a_transformers_model(tmp_path) -> Non
     assert "cannot faithfully formalize" in row.reason
     assert sorted(i for c in row.candidates for i in c.samples) == [0, 1]
     assert json.loads((run / "summary.json").read_text())["items"] == 1
+
+
+def test_prompt_files_from_config_are_used_and_checked_before_any_model_loads(tmp_path, pool) -> None:
+    judge = tmp_path / "judge.txt"
+    judge.write_text("MY JUDGE\nProblem A: $original\nProblem B: $back_translation\n")
+    gen = ScriptedGenerator(script)
+    run_formalize(_cfg(tmp_path, "limit=1", "n=1", f"templates.judge={judge}"), generator=gen, verifier=pool)
+    assert any(t.startswith("MY JUDGE") for texts, _ in gen.calls for t in texts)
+
+    # no generator injected and a model path that does not exist: the prompt file's error comes first
+    def cfg(i: int, *extra: str):
+        return _cfg(tmp_path, f"model.path={tmp_path / 'no-model'}", f"out_dir={tmp_path / str(i)}", *extra)
+
+    with pytest.raises(ValueError, match=r"templates\.translate: prompt template .*nope\.txt does not exist"):
+        run_formalize(cfg(1, f"templates.translate={tmp_path / 'nope.txt'}"))
+    with pytest.raises(FormalizeConfigError, match=r"templates\.jugde: unknown stage"):
+        run_formalize(cfg(2, f"+templates.jugde={judge}"))
+    with pytest.raises(ValueError, match=r"exemplar file .*nope\.jsonl does not exist"):
+        run_formalize(cfg(3, f"exemplars={tmp_path / 'nope.jsonl'}"))
+
+
+def test_the_verifier_is_built_before_the_model(tmp_path, monkeypatch) -> None:
+    """A missing Lean must be reported before minutes of model loading, not after."""
+    import prover.lean.factory
+
+    class NoLean(RuntimeError):
+        pass
+
+    def no_lean(cfg):
+        raise NoLean("Lean is not installed")
+
+    monkeypatch.setattr(prover.lean.factory, "build_verifier", no_lean)
+    with pytest.raises(NoLean):  # the model path does not exist either: its error would come first otherwise
+        run_formalize(_cfg(tmp_path, f"model.path={tmp_path / 'no-model'}", "limit=1"))
