@@ -398,3 +398,23 @@ def test_help_names_the_app() -> None:
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("proofforge-synth: ") and "lean=scripted" in proc.stdout
+
+
+def test_sft_tokens_are_the_served_prompt_then_the_completion():
+    """Fine-tuning sees the prompt tokenized as the transformers backend tokenizes a raw-text prompt (with
+    the tokenizer's BOS, as the tiny model was trained), then the completion and EOS; loss on the latter."""
+    from prover.synthetic.finetune import _SFTDataset, training_text
+    from prover.tinylm.tokenizer import train_tokenizer
+
+    tok = train_tokenizer(["theorem t : (2 : ℕ) + 2 = 4 := by\n  norm_num\n```", "Complete the following"] * 20,
+                          vocab_size=300)
+    assert tok.bos_token_id is not None
+    row = {"name": "t", "header": "import Mathlib\n", "informal_prefix": "/-- 2 + 2 = 4 -/\n",
+           "formal_statement": "theorem t : (2 : ℕ) + 2 = 4 := by\n", "formal_proof": "  norm_num\n"}
+    [ex] = _SFTDataset([row], tok, FinetuneSettings()).examples
+    prompt, target = training_text(row, "tiny")
+    served = tok(prompt)["input_ids"]  # prover.llm.hf_backend.HFGenerator.encode of a raw-text prompt
+    assert served[0] == tok.bos_token_id
+    completion = tok(target, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    assert ex["input_ids"] == served + completion
+    assert ex["labels"] == [-100] * len(served) + completion

@@ -106,7 +106,9 @@ class _SFTDataset:
         eos = tokenizer.eos_token_id
         for row in rows:
             prompt, target = training_text(row, settings.prompt_style, settings.cot)
-            p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            # the prompt as the served model sees a raw-text prompt (the transformers backend and vLLM add
+            # the tokenizer's BOS); the completion continues it, so it gets no special tokens of its own
+            p = tokenizer(prompt)["input_ids"]
             c = tokenizer(target, add_special_tokens=False)["input_ids"] + ([eos] if eos is not None else [])
             c = c[: settings.max_length]
             p = p[-(settings.max_length - len(c)) :] if settings.max_length > len(c) else []
