@@ -48,6 +48,13 @@ def test_default_sampling_applies_overrides_and_rejects_bad_values():
             default_sampling({"sampling": {"temperature": bad}})
 
 
+def test_bad_scripted_entries_are_named():
+    with pytest.raises(GeneratorError, match=r"^model\.script\[1\]: bad regex '\(unclosed'"):
+        build_generator({"backend": "scripted", "script": [["ok", "x"], ["(unclosed", "y"]]})
+    with pytest.raises(GeneratorError, match=r"^model\.script\[0\] must be a \[regex, output\] pair"):
+        build_generator({"backend": "scripted", "script": ["just a string"]})
+
+
 def test_scripted_and_openai_backends_from_config():
     g = build_generator({"backend": "scripted", "script": [["foo", "bar"]]})
     assert isinstance(g, ScriptedGenerator)

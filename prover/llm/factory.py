@@ -9,6 +9,7 @@ The offline default (``tiny`` with no ``path``) trains or loads the tiny prover 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,7 +71,15 @@ def build_generator(cfg: Any) -> Generator:
     if backend == "scripted":
         from prover.llm.testing import ScriptedGenerator
 
-        script = [(str(p), o) for p, o in (m.get("script") or [])]
+        script = []
+        for i, entry in enumerate(m.get("script") or []):
+            if not isinstance(entry, (list, tuple)) or len(entry) != 2:
+                raise GeneratorError(f"model.script[{i}] must be a [regex, output] pair, got {entry!r}")
+            try:
+                re.compile(str(entry[0]))
+            except re.error as e:
+                raise GeneratorError(f"model.script[{i}]: bad regex {str(entry[0])!r}: {e}") from None
+            script.append((str(entry[0]), entry[1]))
         return ScriptedGenerator(script, default=str(m.get("default", "")))
     if backend == "openai":
         from prover.llm.openai_backend import OpenAIGenerator
