@@ -350,11 +350,23 @@ class JsonlWriter:
         self._f = self.path.open("a", encoding="utf-8")
 
     def _repair_tail(self) -> None:
+        """Make the file end with a complete record: a torn last line (with or without its newline)
+        is what :func:`iter_jsonl` skips, so it is cut here too, before anything is appended after it."""
         data = self.path.read_bytes()
-        if not data or data.endswith(b"\n"):
+        if not data:
             return
-        cut = data.rfind(b"\n") + 1
-        tail = data[cut:]
+        body = data.rstrip(b"\n")
+        if not body:
+            return
+        cut = body.rfind(b"\n") + 1
+        tail = body[cut:]
+        if data.endswith(b"\n"):
+            try:
+                json.loads(tail)
+            except ValueError:
+                with self.path.open("r+b") as f:
+                    f.truncate(cut)
+            return
         try:
             json.loads(tail)
             complete = True

@@ -85,3 +85,15 @@ def test_write_jsonl_and_first_proof(tmp_path):
     assert o.proved and o.first_proof.code == "b"
     write_jsonl(tmp_path / "o.jsonl", [o])
     assert read_jsonl(tmp_path / "o.jsonl", Outcome)[0] == o
+
+
+def test_writer_cuts_a_bad_last_line_that_has_its_newline(tmp_path):
+    """A torn last line that still got its newline is skipped by readers; the writer must cut it
+    before appending, or the file would hold a bad line in the middle and become unreadable."""
+    f = tmp_path / "out.jsonl"
+    f.write_text('{"problem": "a", "code": "1"}\n{"problem": "b", "co\n')
+    assert [r["problem"] for r in read_jsonl(f)] == ["a"]
+    with JsonlWriter(f, key=lambda d: d["problem"]) as w:
+        assert w.done("a") and not w.done("b")
+        w.write({"problem": "b", "code": "2"})
+    assert [r["problem"] for r in read_jsonl(f)] == ["a", "b"]
