@@ -12,6 +12,7 @@ from prover.llm.base import SamplingParams
 from prover.llm.errors import BackendUnavailable, GeneratorError
 from prover.llm.factory import build_generator, default_sampling, resolve_model_path
 from prover.llm.openai_backend import OpenAIGenerator
+from prover.llm.random_model import build_random_llama
 from prover.llm.testing import ScriptedGenerator
 from prover.llm.vllm_backend import VLLM_MISSING, completions_from_vllm, vllm_sampling_kwargs
 
@@ -46,6 +47,18 @@ def test_default_sampling_applies_overrides_and_rejects_bad_values():
     for bad in (-0.1, float("nan"), float("inf")):
         with pytest.raises(GeneratorError, match="temperature must be a finite number >= 0"):
             default_sampling({"sampling": {"temperature": bad}})
+
+
+def test_bad_model_values_are_named(tmp_path):
+    with pytest.raises(GeneratorError, match=r"^model\.max_concurrency must be an integer, got 'many'$"):
+        build_generator({"backend": "openai", "base_url": "http://h:1/v1", "max_concurrency": "many"})
+    with pytest.raises(GeneratorError, match=r"^model\.timeout must be a number, got 'soon'$"):
+        build_generator({"backend": "openai", "base_url": "http://h:1/v1", "timeout": "soon"})
+    with pytest.raises(GeneratorError, match=r"^model\.max_batch_size must be an integer, got 2\.5$"):
+        build_generator({"backend": "hf", "path": "/", "max_batch_size": 2.5})
+    model = build_random_llama(tmp_path / "m")
+    with pytest.raises(GeneratorError, match=r"^cannot load model .*bogus"):
+        build_generator({"backend": "hf", "path": str(model), "attn_implementation": "bogus", "device": "cpu"})
 
 
 def test_bad_scripted_entries_are_named():

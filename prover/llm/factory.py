@@ -29,6 +29,20 @@ def _as_dict(cfg: Any) -> dict[str, Any]:
     return dict(data)
 
 
+def _num(m: Mapping[str, Any], key: str, default: Any, kind: type, prefix: str = "model.") -> Any:
+    """``m[key]`` as ``kind`` (``default`` when unset), or a GeneratorError naming the key."""
+    value = m.get(key)
+    if value is None:
+        return default
+    try:
+        if isinstance(value, bool) or (kind is int and isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        return kind(value)
+    except (TypeError, ValueError):
+        want = "an integer" if kind is int else "a number"
+        raise GeneratorError(f"{prefix}{key} must be {want}, got {value!r}") from None
+
+
 def default_sampling(cfg: Any, **overrides: Any) -> SamplingParams:
     """The model preset's sampling defaults (``model.sampling``) with ``overrides`` on top."""
     data = _as_dict(cfg).get("sampling") or {}
@@ -88,10 +102,10 @@ def build_generator(cfg: Any) -> Generator:
             base_url=str(m.get("base_url") or ""),
             model=m.get("served_name") or m.get("name"),
             api_key=m.get("api_key"),
-            max_concurrency=int(m.get("max_concurrency", 32)),
-            max_retries=int(m.get("max_retries", 4)),
+            max_concurrency=_num(m, "max_concurrency", 32, int),
+            max_retries=_num(m, "max_retries", 4, int),
             chat=bool(m.get("chat", False)),
-            timeout=float(m.get("timeout", 600.0)),
+            timeout=_num(m, "timeout", 600.0, float),
             system_prompt=m.get("system_prompt"),
             extra_body=_openai_extra_body(m),
         )
@@ -103,10 +117,10 @@ def build_generator(cfg: Any) -> Generator:
             resolve_model_path(m),
             dtype=str(m.get("dtype") or "auto"),
             attention_backend=v.get("attention_backend", "CUSTOM"),
-            tensor_parallel_size=int(v.get("tensor_parallel_size", 1)),
-            gpu_memory_utilization=float(v.get("gpu_memory_utilization", 0.9)),
+            tensor_parallel_size=_num(v, "tensor_parallel_size", 1, int, "model.vllm."),
+            gpu_memory_utilization=_num(v, "gpu_memory_utilization", 0.9, float, "model.vllm."),
             max_model_len=v.get("max_model_len"),
-            seed=int(v.get("seed", 0)),
+            seed=_num(v, "seed", 0, int, "model.vllm."),
             enable_prefix_caching=bool(v.get("enable_prefix_caching", True)),
             chat_template_kwargs=m.get("chat_template_kwargs"),
             system_prompt=m.get("system_prompt"),
@@ -119,7 +133,7 @@ def build_generator(cfg: Any) -> Generator:
         attn_implementation=m.get("attn_implementation", "lean_attention"),
         dtype=m.get("dtype", "auto"),
         device=m.get("device", "auto"),
-        max_batch_size=int(m.get("max_batch_size", 32)),
+        max_batch_size=_num(m, "max_batch_size", 32, int),
         chat_template_kwargs=m.get("chat_template_kwargs"),
         system_prompt=m.get("system_prompt"),
         model_name=m.get("name"),

@@ -119,7 +119,7 @@ class HFGenerator(Generator):
             if self.attn_implementation:
                 kwargs["attn_implementation"] = self.attn_implementation
             self.model = AutoModelForCausalLM.from_pretrained(self.path, **kwargs)
-        except OSError as e:
+        except (OSError, ValueError) as e:  # ValueError: e.g. an attn_implementation transformers does not know
             raise GeneratorError(f"cannot load model {self.path!r}: {str(e).splitlines()[0]}") from None
         self.model.to(self.device).eval()
         self.engine = DecodeEngine(self.model, self.tokenizer, self.device)
