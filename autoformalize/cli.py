@@ -24,14 +24,13 @@ from autoformalize.herald_eval import HeraldEvalError, herald_summary, minif2f_i
 from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl, translation_order
 from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars, template_path
 from autoformalize.retrieval import RetrievalError
-from prover.config import hydra_app, run_dir_for, to_container
+from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
 from prover.records import JsonlWriter, RecordError, json_lines, read_jsonl
 
 RESULTS = "results.jsonl"
 CONFIG = "config.yaml"
-MANIFEST = "manifest.json"
 MODES = ("formalize", "herald_eval", "abstain_eval", "library")
 PACKAGED_DECLARATIONS = Path(__file__).resolve().parent / "data" / "declarations.jsonl"
 
@@ -60,21 +59,13 @@ def _fingerprint(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _check_manifest(run_dir: Path, cfg: DictConfig) -> None:
-    path = run_dir / MANIFEST
-    new = _fingerprint(cfg)
-    if not path.exists():
-        path.write_text(json.dumps(new, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        return
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        raise FormalizeConfigError(f"{path}: unreadable; delete it or use a new run folder") from None
-    changed = sorted(k for k in new if old.get(k) != new[k])
-    if changed:
-        raise FormalizeConfigError(
+    check_run_manifest(
+        run_dir, _fingerprint(cfg), error=FormalizeConfigError,
+        describe=lambda changed: (
             f"{run_dir} holds results of a different config ({', '.join(changed)}); "
             "resume with the same config or use a new run folder (out_dir=...)"
-        )
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------- components

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from evals.data import Dataset, DatasetError, dataset_from_cfg, lean_project_pins
 from evals.passk import SampleCounts, budget_description, counts_from_record, summarize
-from prover.config import hydra_app, run_dir_for, to_container
+from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator
 from prover.records import JsonlWriter, Outcome, Problem, RecordError, iter_jsonl, read_jsonl
@@ -37,7 +37,6 @@ from prover.search.base import Budget, Strategy
 OUTCOMES = "outcomes.jsonl"
 SUMMARY = "summary.json"
 CONFIG = "config.yaml"
-MANIFEST = "manifest.json"
 ERRORS = "errors.jsonl"
 
 
@@ -80,21 +79,13 @@ def _fingerprint(cfg: DictConfig, dataset: Dataset) -> dict[str, Any]:
 
 
 def _check_manifest(run_dir: Path, fingerprint: dict[str, Any]) -> None:
-    path = run_dir / MANIFEST
-    if not path.exists():
-        path.write_text(json.dumps(fingerprint, indent=2, sort_keys=True, default=str) + "\n")
-        return
-    try:
-        old = json.loads(path.read_text())
-    except json.JSONDecodeError:
-        raise EvalConfigError(f"{path}: unreadable; delete it or use a new run folder") from None
-    new = json.loads(json.dumps(fingerprint, default=str))
-    changed = sorted(k for k in new if old.get(k) != new[k])
-    if changed:
-        raise EvalConfigError(
+    check_run_manifest(
+        run_dir, fingerprint, error=EvalConfigError,
+        describe=lambda changed: (
             f"{run_dir} holds results of a different {'/'.join(changed)} config; "
             "resume with the same config or use a new run folder (hydra.run.dir=... or out_dir=...)"
-        )
+        ),
+    )
 
 
 def save_config(cfg: DictConfig, run_dir: Path) -> Path:

@@ -8,6 +8,7 @@ the repo's ``configs/``; in a wheel they ship as ``prover/_configs``.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -60,6 +61,41 @@ def run_dir_for(cfg: DictConfig, *, error: Callable[[str], Exception], prog: str
         return Path(HydraConfig.get().runtime.output_dir).resolve()
     except (ImportError, ValueError):
         raise error(f"no run folder: set out_dir=<folder> (or run through {prog})") from None
+
+
+#: The file in a run folder that records what its results depend on (see :func:`check_run_manifest`).
+MANIFEST = "manifest.json"
+
+
+def check_run_manifest(
+    run_dir: Path,
+    fingerprint: dict[str, Any],
+    *,
+    error: Callable[[str], Exception],
+    describe: Callable[[list[str]], str],
+    write: bool = True,
+) -> dict[str, Any] | None:
+    """Refuse to resume ``run_dir`` with a different config: its records would mix two configs.
+
+    ``fingerprint`` maps the config parts results depend on to their values. A folder without a
+    manifest gets one (unless ``write=False``, for callers that record it later) and the normalised
+    fingerprint is returned; a folder whose manifest differs raises ``error(describe(changed_keys))``;
+    an unreadable manifest raises ``error`` naming it. Returns None when the folder matches.
+    """
+    path = Path(run_dir) / MANIFEST
+    new = json.loads(json.dumps(fingerprint, default=str))
+    if not path.exists():
+        if write:
+            path.write_text(json.dumps(new, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return new
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        raise error(f"{path}: unreadable; delete it or use a new run folder") from None
+    changed = sorted(k for k in new if old.get(k) != new[k])
+    if changed:
+        raise error(describe(changed))
+    return None
 
 
 def hydra_app(

@@ -20,7 +20,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from prover.config import hydra_app, to_container
+from prover.config import MANIFEST, check_run_manifest, hydra_app, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
 from prover.records import RecordError
@@ -107,7 +107,6 @@ def build_grader(cfg: DictConfig, generator: Generator) -> QualityGrader:
     )
 
 
-MANIFEST = "manifest.json"
 #: What a run folder's records depend on: a resume must not change these (limit, rounds, concurrency,
 #: fine-tuning settings and the Lean backend may change; fine-tuning keeps its own marker per round).
 FINGERPRINT_KEYS = ("input", "header", "formalize", "quality", "consistency", "prove", "export", "prover")
@@ -126,21 +125,13 @@ def check_manifest(out: Path, cfg: DictConfig) -> dict[str, Any] | None:
 
     Returns the fingerprint to record when the folder has none yet, else None.
     """
-    new = fingerprint(cfg)
-    path = out / MANIFEST
-    if not path.exists():
-        return new
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        raise ValueError(f"{path}: unreadable; delete it or use a new run folder") from None
-    changed = sorted(k for k in new if old.get(k) != new[k])
-    if changed:
-        raise ValueError(
+    return check_run_manifest(
+        out, fingerprint(cfg), error=ValueError, write=False,
+        describe=lambda changed: (
             f"synth: {out} holds results of a different config ({', '.join(changed)}); "
             "resume with the same config or use a new run folder (out_dir=... or hydra.run.dir=...)"
-        )
-    return None
+        ),
+    )
 
 
 def _or(value: Any, default: Any) -> Any:
