@@ -55,7 +55,7 @@ def _fingerprint(cfg: DictConfig) -> dict[str, Any]:
             "sampling", "backtranslate", "judge", "judge_model", "retrieval", "model")
     fp = {k: to_container(cfg.get(k)) for k in keys}
     fp[cfg.mode] = to_container(cfg.get(cfg.mode))
-    return json.loads(json.dumps(fp, default=str))
+    return fp  # check_run_manifest records non-JSON values as text
 
 
 def _check_manifest(run_dir: Path, cfg: DictConfig) -> None:

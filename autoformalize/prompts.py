@@ -7,12 +7,13 @@ misread. A template can be overridden by passing a path to any file with the sam
 
 from __future__ import annotations
 
-import json
 import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from prover.records import json_lines
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 DEFAULT_EXEMPLARS = PROMPTS_DIR / "exemplars.jsonl"
@@ -66,13 +67,10 @@ def load_exemplars(path: str | Path | None = DEFAULT_EXEMPLARS, limit: int | Non
     if not p.is_file():
         raise PromptError(f"exemplar file {p} does not exist")
     out: list[Exemplar] = []
-    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for i, row in json_lines(p, PromptError):
         try:
-            row = json.loads(line)
             out.append(Exemplar(str(row["name"]), str(row["informal"]), str(row["formal"])))
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
+        except (KeyError, TypeError) as e:
             raise PromptError(
                 f"{p}:{i}: an exemplar must be a JSON object with name, informal, formal ({e})"
             ) from None

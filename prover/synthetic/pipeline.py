@@ -117,7 +117,7 @@ def fingerprint(cfg: DictConfig) -> dict[str, Any]:
     fp = {k: to_container(cfg.get(k)) for k in FINGERPRINT_KEYS}
     model = to_container(cfg.get("model")) or {}
     fp["model"] = {k: model.get(k) for k in MODEL_KEYS}
-    return json.loads(json.dumps(fp, default=str))
+    return fp  # check_run_manifest records non-JSON values as text
 
 
 def check_manifest(out: Path, cfg: DictConfig) -> dict[str, Any] | None:
