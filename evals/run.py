@@ -26,6 +26,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
+import agents  # noqa: F401  (registers the MA-LoT strategy with prover.search.registry)
 from evals.data import Dataset, DatasetError, dataset_from_cfg, lean_project_pins
 from evals.passk import SampleCounts, budget_description, counts_from_record, summarize
 from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container

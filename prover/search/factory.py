@@ -20,12 +20,10 @@ from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
 from prover.search.base import Budget, Strategy
 from prover.search.prompts import PROMPT_STYLES
+from prover.search.registry import register_strategy, registered_strategies, strategy_spec
 
-STRATEGIES: tuple[str, ...] = ("wholeproof", "malot", "bestfirst")
 _SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "seed", "stop", "logprobs", "n")
 _BUDGET_KEYS = ("samples", "rounds", "corrections", "expansions")
-#: the budget key each strategy spends per problem (its pass@k n, or its search size)
-_SPENT_BY = {"wholeproof": "samples", "malot": "samples", "bestfirst": "expansions"}
 
 
 class ConfigError(ValueError):
@@ -74,7 +72,8 @@ def budget_from_cfg(cfg: Any) -> Budget:
     budget = Budget(**values)
     # the budget a strategy spends per problem must not be empty: otherwise every problem fails
     # the same way inside the run (logged per problem) instead of the run failing once, up front
-    spent = _SPENT_BY.get(str(data.get("name")))
+    spec = strategy_spec(str(data.get("name")))
+    spent = spec.spends if spec else None
     if spent and getattr(budget, spent) < 1:
         raise ConfigError(
             f"prover.budget.{spent} must be >= 1 for the {data.get('name')} strategy, got {getattr(budget, spent)}"
@@ -84,8 +83,10 @@ def budget_from_cfg(cfg: Any) -> Budget:
 
 def _name_and_style(data: dict[str, Any]) -> tuple[str, str]:
     name = data.get("name")
-    if name not in STRATEGIES:
-        raise ConfigError(f"prover.name must be one of {', '.join(STRATEGIES)}; got {name!r}")
+    if not isinstance(name, str) or strategy_spec(name) is None:
+        known = ", ".join(registered_strategies())
+        hint = "" if "malot" in registered_strategies() else " (MA-LoT registers when `agents` is imported)"
+        raise ConfigError(f"prover.name must be one of {known}; got {name!r}{hint}")
     style = data.get("prompt_style") or "tiny"
     if style not in PROMPT_STYLES:
         raise ConfigError(f"prover.prompt_style must be one of {', '.join(PROMPT_STYLES)}; got {style!r}")
@@ -107,24 +108,28 @@ def check_prover_cfg(cfg: Any) -> Budget:
 
 
 def build_strategy(cfg: Any, generator: Generator, verifier: Verifier) -> Strategy:
-    """The strategy named by ``cfg.name``, over ``generator`` and ``verifier``."""
+    """The strategy registered under ``cfg.name``, over ``generator`` and ``verifier``."""
     data = _plain(cfg)
     name, style = _name_and_style(data)
-    if name == "wholeproof":
-        from prover.search.wholeproof import WholeProofSampling
+    spec = strategy_spec(name)
+    assert spec is not None  # checked by _name_and_style
+    return spec.build(data, generator, verifier, style)
 
-        return WholeProofSampling(
-            generator, verifier, sampling_from_cfg(data.get("sampling")), style, cot=bool(data.get("cot", False))
-        )
-    if name == "malot":
-        from agents.loop import MALoT
 
-        sampling = sampling_from_cfg(data.get("sampling"))
-        corr = data.get("corrector_sampling")
-        corrector = sampling_from_cfg(corr, what="prover.corrector_sampling") if corr else None
-        return MALoT(generator, verifier, sampling, style, corrector_sampling=corrector)
+def _build_wholeproof(data: Mapping[str, Any], generator: Generator, verifier: Verifier, style: str) -> Strategy:
+    from prover.search.wholeproof import WholeProofSampling
+
+    sampling = sampling_from_cfg(data.get("sampling"))
+    return WholeProofSampling(generator, verifier, sampling, style, cot=bool(data.get("cot", False)))
+
+
+def _build_bestfirst(data: Mapping[str, Any], generator: Generator, verifier: Verifier, style: str) -> Strategy:
     from prover.search.bestfirst import BestFirstSearch
 
     n = int(data.get("tactics_per_expansion") or 4)
     sampling = sampling_from_cfg(data.get("sampling"), n=n, logprobs=True)
     return BestFirstSearch(generator, verifier, sampling, style, max_depth=int(data.get("max_depth") or 50))
+
+
+register_strategy("wholeproof", spends="samples", build=_build_wholeproof)
+register_strategy("bestfirst", spends="expansions", build=_build_bestfirst)

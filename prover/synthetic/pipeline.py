@@ -54,21 +54,12 @@ def base_model_path(cfg: DictConfig) -> str | None:
 
 
 def build_strategy(cfg: DictConfig, generator: Generator, verifier: Verifier) -> tuple[Strategy, Budget]:
-    """The configured prover strategy and its base budget (``prover.search.factory`` when present)."""
-    try:
-        from prover.search.factory import budget_from_cfg
-        from prover.search.factory import build_strategy as factory_build
-    except ImportError:
-        factory_build = None
-    if factory_build is not None:
-        return factory_build(cfg.prover, generator, verifier), budget_from_cfg(cfg.prover)
-    # Fallback while the search factory is absent: whole-proof sampling, configured directly.
-    from prover.llm.factory import default_sampling
-    from prover.search.wholeproof import WholeProofSampling
+    """The configured prover strategy and its base budget."""
+    import agents  # noqa: F401  (registers the MA-LoT strategy)
+    from prover.search.factory import budget_from_cfg
+    from prover.search.factory import build_strategy as factory_build
 
-    p = dict(to_container(cfg.prover) or {})
-    sampling = default_sampling(cfg.model, **dict(p.get("sampling") or {}))
-    return WholeProofSampling(generator, verifier, sampling, prompt_style=p.get("prompt_style", "tiny")), Budget()
+    return factory_build(cfg.prover, generator, verifier), budget_from_cfg(cfg.prover)
 
 
 def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier) -> FormalizerLike:
