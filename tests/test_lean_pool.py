@@ -16,7 +16,7 @@ from prover.records import Candidate, Pos
 
 HEADER = "import Mathlib.Tactic\nimport Mathlib.Data.Real.Basic\n\n"
 SORRY_WARNING = {"severity": "warning", "pos": {"line": 1, "column": 8}, "endPos": {"line": 1, "column": 9},
-                 "data": "declaration uses `sorry`"}
+                 "data": "declaration uses 'sorry'"}  # v4.24.0 wording
 
 
 def cand(body: str, header: str = "", problem: str = "p") -> Candidate:

@@ -14,7 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prover.lean.doubles.protocol import request_kind
-from prover.lean.doubles.replay import load_transcripts
+from prover.lean.doubles.replay import (
+    inventory,
+    load_transcripts,
+    make_workdir,
+    parse_requests,
+    prerequisites,
+    upstream_inputs,
+    workdir_for,
+)
 from prover.lean.repl import (
     CommandResponse,
     PickleResponse,
@@ -105,10 +113,10 @@ def assert_record(got: Any, exp: dict[str, Any]) -> None:
         assert got.proof_state == exp.get("proofState")
 
 
-@pytest.mark.parametrize("name", [t.name for t in ALL])
-async def test_transcript_through_client(name: str) -> None:
+async def replay_through_client(name: str, root: Path) -> None:
+    """Run transcript ``name`` as upstream's test.sh does: its own REPL process, in its folder of ``root``."""
     t = next(t for t in ALL if t.name == name)
-    repl = Repl(replay_argv(TRANSCRIPTS, name), TRANSCRIPTS, env=double_env(), timeout=10)
+    repl = Repl(replay_argv(TRANSCRIPTS, name), workdir_for(root, t), env=double_env(), timeout=10)
     async with repl:
         for req, raw in zip(t.requests, t.responses, strict=True):
             assert_record(await send(repl, req), json.loads(raw))
@@ -116,11 +124,68 @@ async def test_transcript_through_client(name: str) -> None:
     assert gone(repl.pid)
 
 
+@pytest.mark.parametrize("name", [t.name for t in ALL])
+async def test_transcript_through_client(name: str, tmp_path: Path) -> None:
+    # a fresh copy of the repl root: test/X.lean for `path` inputs; the inputs whose pickles this one
+    # reads are replayed first, as the sorted upstream run would have done
+    root = make_workdir(TRANSCRIPTS, tmp_path)
+    for before in prerequisites(ALL, name):
+        await replay_through_client(before, root)
+    await replay_through_client(name, root)
+
+
+def test_every_input_at_the_pin_is_replayed_or_says_why() -> None:
+    # repl v4.24.0: 57 inputs in test/, 17 in test/Mathlib/test/ (see the folder's SOURCE.md)
+    inv = inventory(TRANSCRIPTS)
+    assert len(inv) == 74 and sum(1 for n in inv if n.startswith("Mathlib/")) == 17
+    assert [t.name for t in ALL] == [n for n, why in inv.items() if why is None] and len(ALL) == 71
+    skipped = {n: why for n, why in inv.items() if why is not None}
+    assert set(skipped) == {"pickle_scoped_notation", "pickle_scoped_notation_2", "Mathlib/H20231214"}
+    assert all("no recorded response" in why and n in why for n, why in skipped.items())
+    for src in upstream_inputs(TRANSCRIPTS):  # the unreplayable ones are still well-formed requests
+        for req in parse_requests(src.read_text(encoding="utf-8")):
+            request_kind(req)
+
+
 def test_transcripts_cover_every_request_shape() -> None:
-    assert len(ALL) == 40
     kinds = {request_kind(r) for t in ALL for r in t.requests}
     assert kinds == {"command", "file", "tactic", "pickle_env", "unpickle_env", "pickle_proof_state",
                      "unpickle_proof_state"}
+
+
+def test_upstream_order_is_c_collation_core_then_mathlib() -> None:
+    names = [t.name for t in ALL]
+    assert names.index("pickle_open_scoped") < names.index("pickle_open_scoped_2")
+    assert names.index("variables") < names.index("Mathlib/20240209")
+    assert prerequisites(ALL, "pickle_proof_state_2") == ["pickle_proof_state_1"]
+    assert prerequisites(ALL, "Mathlib/pickle_2") == ["Mathlib/pickle"]
+    assert prerequisites(ALL, "pickle_environment") == []  # reads back its own pickle
+
+
+async def test_an_unpickle_out_of_order_is_refused(tmp_path: Path) -> None:
+    root = make_workdir(TRANSCRIPTS, tmp_path)
+    with pytest.raises(ReplCrashed, match="only work in sorted order"):
+        await replay_through_client("pickle_proof_state_2", root)
+    # test/d.olean from pickle_proof_state_env (later in sorted order) is not the one _2 reads
+    await replay_through_client("pickle_proof_state_env", root)
+    with pytest.raises(ReplCrashed, match="written by pickle_proof_state_env"):
+        await replay_through_client("pickle_proof_state_2", root)
+
+
+async def test_a_path_input_reads_the_recorded_file(tmp_path: Path) -> None:
+    with pytest.raises(ReplCrashed, match="no such file"):
+        await replay_through_client("file", tmp_path)
+    root = make_workdir(TRANSCRIPTS, tmp_path / "root")
+    (root / "test" / "file.lean").write_text("def f : Nat := 38\n", encoding="utf-8")
+    with pytest.raises(ReplCrashed, match="differs from the recorded"):
+        await replay_through_client("file", root)
+    # the Mathlib inputs run in test/Mathlib, where test/file_env.lean is Mathlib's own copy
+    await replay_through_client("Mathlib/file_env", make_workdir(TRANSCRIPTS, tmp_path / "fresh"))
+
+
+def test_message_texts_are_the_v4_24_0_wording() -> None:
+    data = [m["data"] for t in ALL for raw in t.responses for m in json.loads(raw).get("messages", [])]
+    assert "declaration uses 'sorry'" in data and "declaration uses `sorry`" not in data
 
 
 async def test_tactic_records_distinguish_completed_from_errors() -> None:
