@@ -31,7 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evals.data import load_dataset  # noqa: E402
-from evals.run import arun_eval, load_outcomes  # noqa: E402
+from evals.run import arun_eval  # noqa: E402
+from evals.summary import load_outcomes  # noqa: E402
 from prover.config import compose  # noqa: E402
 from prover.lean.pool import LeanPool  # noqa: E402
 from prover.lean.testing import scripted_verifier  # noqa: E402

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.passk import GroupStats
+from evals.summary import OUTCOMES, SUMMARY, load_outcomes, write_summary
 from prover.records import Outcome, RecordError
 
 REPORT_MD = "report.md"
@@ -60,8 +61,6 @@ class RunData:
 
 def load_run(run_dir: str | Path) -> RunData:
     """Read a run folder's summary (recomputed from ``outcomes.jsonl`` when missing) and outcomes."""
-    from evals.run import OUTCOMES, SUMMARY, load_outcomes, write_summary
-
     path = Path(run_dir).expanduser().resolve()
     if not (path / OUTCOMES).exists():
         raise ReportError(f"{path}: not an eval run folder (no {OUTCOMES})")

@@ -28,15 +28,14 @@ from tqdm.auto import tqdm
 
 import agents  # noqa: F401  (registers the MA-LoT strategy with prover.search.registry)
 from evals.data import Dataset, DatasetError, dataset_from_cfg, lean_project_pins
-from evals.passk import SampleCounts, budget_description, counts_from_record, summarize
+from evals.passk import SampleCounts, budget_description, counts_from_record
+from evals.summary import OUTCOMES, summary_of_fresh_run, write_summary
 from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator
-from prover.records import JsonlWriter, Outcome, Problem, RecordError, iter_jsonl, read_jsonl
+from prover.records import JsonlWriter, Problem, RecordError
 from prover.search.base import Budget, Strategy
 
-OUTCOMES = "outcomes.jsonl"
-SUMMARY = "summary.json"
 CONFIG = "config.yaml"
 ERRORS = "errors.jsonl"
 
@@ -261,65 +260,6 @@ async def _prove_all(
     return state["written"], state["errors"]
 
 
-def load_outcomes(run_dir: Path) -> list[Outcome]:
-    path = Path(run_dir) / OUTCOMES
-    return read_jsonl(path, Outcome) if path.exists() else []
-
-
-def write_summary(
-    run_dir: Path, problems: list[Problem] | None = None, meta: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """``summary.json`` from the outcomes on disk (only the dataset's problems when given).
-
-    ``meta``: the run's ``eval`` meta, used when no record holds it (nothing recorded yet, e.g.
-    every problem failed), so the summary and report still name the dataset, model and budget.
-    """
-    path = Path(run_dir) / OUTCOMES
-    records = list(iter_jsonl(path)) if path.exists() else []
-    if problems is not None:
-        order = {p.name: i for i, p in enumerate(problems)}
-        records = sorted((r for r in records if r["problem"]["name"] in order),
-                         key=lambda r: order[r["problem"]["name"]])
-    meta = (records[0].get("meta", {}).get("eval", {}) if records else {}) or meta or {}
-    counts = [counts_from_record(r) for r in records]
-    if problems is not None:
-        expected = len(problems)
-    else:  # e.g. proofforge-report on a killed run: the dataset size its records were written for
-        sizes = [r.get("meta", {}).get("eval", {}).get("dataset", {}).get("count") for r in records]
-        expected = max([len(records), *(n for n in sizes if isinstance(n, int))])
-    return _write_summary(run_dir, counts, meta, expected)
-
-
-def _summary_of_fresh_run(
-    run_dir: Path, problems: list[Problem], counts: dict[str, SampleCounts], meta: dict[str, Any]
-) -> dict[str, Any]:
-    """:func:`write_summary` for a run whose ``outcomes.jsonl`` holds only what this run wrote
-    (``counts``, each record's ``meta["eval"]`` being ``meta``): the same file, without reading it back."""
-    order = {p.name: i for i, p in enumerate(problems)}
-    names = sorted((name for name in counts if name in order), key=order.__getitem__)
-    return _write_summary(run_dir, [counts[name] for name in names], meta, len(problems))
-
-
-def _write_summary(
-    run_dir: Path, counts: list[SampleCounts], meta: dict[str, Any], expected: int
-) -> dict[str, Any]:
-    groups = summarize(counts, meta.get("budget_text", ""))
-    summary = {
-        "run": str(run_dir),
-        "dataset": meta.get("dataset", {}),
-        "lean": meta.get("lean", {}),
-        "model": meta.get("model", ""),
-        "strategy": meta.get("strategy", ""),
-        "budget": meta.get("budget", {}),
-        "budget_text": meta.get("budget_text", ""),
-        "expected_problems": expected,
-        "groups": {k: g.to_dict() for k, g in groups.items()},
-        "problems": [c.to_dict() for c in counts],
-    }
-    (Path(run_dir) / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
-
-
 def _open_outcomes(run_dir: Path) -> JsonlWriter:
     """The run's resumable ``outcomes.jsonl``; a line that is not an Outcome (other than a torn last
     line, which the writer cuts off) is one line naming the file and line, not a traceback."""
@@ -376,7 +316,7 @@ async def arun_eval(
         if owns_generator:
             generator.close()
     if fresh and counts:
-        summary = _summary_of_fresh_run(run_dir, dataset.problems, counts, meta)
+        summary = summary_of_fresh_run(run_dir, dataset.problems, counts, meta)
     else:  # resumed: earlier runs' records are only in the file
         summary = write_summary(run_dir, dataset.problems, meta)
     if cfg.get("report", True):

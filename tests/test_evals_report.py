@@ -7,7 +7,7 @@ import json
 import pytest
 
 from evals.report import ReportError, load_run, main, write_comparison, write_report
-from evals.run import OUTCOMES, write_summary
+from evals.summary import OUTCOMES, write_summary
 from prover.records import Candidate, Outcome, Problem, Verdict, write_jsonl
 
 META = {

@@ -16,7 +16,8 @@ from omegaconf import OmegaConf
 
 from evals import run as eval_run
 from evals.data import dataset_from_cfg
-from evals.run import EvalConfigError, load_outcomes, run_eval
+from evals.run import EvalConfigError, run_eval
+from evals.summary import load_outcomes, write_summary
 from prover.config import REPO_ROOT, compose
 from prover.lean.testing import scripted_verifier
 from prover.llm.testing import ScriptedGenerator
@@ -79,7 +80,7 @@ def test_scripted_run_end_to_end_and_resume(tmp_path):
     assert OmegaConf.load(out / "config.yaml").prover.budget.samples == 4
     # a fresh run summarises what it wrote without reading outcomes.jsonl back: the same file
     kept = (out / "summary.json").read_text()
-    eval_run.write_summary(path, dataset_from_cfg(_cfg(out).dataset).problems)
+    write_summary(path, dataset_from_cfg(_cfg(out).dataset).problems)
     assert (out / "summary.json").read_text() == kept
 
     # rerun on the same folder: nothing is generated or written again
@@ -177,7 +178,7 @@ def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path):
     # a report of the killed run (proofforge-report writes the summary it lacks) says it covers part of the dataset
     from evals.report import incomplete_note
 
-    summary = eval_run.write_summary(run_dir)
+    summary = write_summary(run_dir)
     assert summary["expected_problems"] == 18 and len(summary["problems"]) == partial
     assert incomplete_note(summary).startswith(f"Incomplete run: {partial} of 18 problems recorded")
     (run_dir / "summary.json").unlink()

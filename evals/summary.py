@@ -1,0 +1,77 @@
+"""An eval run's summary: ``summary.json`` (unbiased pass@k per split and category, with the
+sampling budget) computed from the run's ``outcomes.jsonl``.
+
+Its own module because both the eval loop (``evals.run``) and the report (``evals.report``)
+need it, and the report must not depend on the loop.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evals.passk import SampleCounts, counts_from_record, summarize
+from prover.records import Outcome, Problem, iter_jsonl, read_jsonl
+
+OUTCOMES = "outcomes.jsonl"
+SUMMARY = "summary.json"
+
+
+def load_outcomes(run_dir: Path) -> list[Outcome]:
+    path = Path(run_dir) / OUTCOMES
+    return read_jsonl(path, Outcome) if path.exists() else []
+
+
+def write_summary(
+    run_dir: Path, problems: list[Problem] | None = None, meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``summary.json`` from the outcomes on disk (only the dataset's problems when given).
+
+    ``meta``: the run's ``eval`` meta, used when no record holds it (nothing recorded yet, e.g.
+    every problem failed), so the summary and report still name the dataset, model and budget.
+    """
+    path = Path(run_dir) / OUTCOMES
+    records = list(iter_jsonl(path)) if path.exists() else []
+    if problems is not None:
+        order = {p.name: i for i, p in enumerate(problems)}
+        records = sorted((r for r in records if r["problem"]["name"] in order),
+                         key=lambda r: order[r["problem"]["name"]])
+    meta = (records[0].get("meta", {}).get("eval", {}) if records else {}) or meta or {}
+    counts = [counts_from_record(r) for r in records]
+    if problems is not None:
+        expected = len(problems)
+    else:  # e.g. proofforge-report on a killed run: the dataset size its records were written for
+        sizes = [r.get("meta", {}).get("eval", {}).get("dataset", {}).get("count") for r in records]
+        expected = max([len(records), *(n for n in sizes if isinstance(n, int))])
+    return _write_summary(run_dir, counts, meta, expected)
+
+
+def summary_of_fresh_run(
+    run_dir: Path, problems: list[Problem], counts: dict[str, SampleCounts], meta: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`write_summary` for a run whose ``outcomes.jsonl`` holds only what this run wrote
+    (``counts``, each record's ``meta["eval"]`` being ``meta``): the same file, without reading it back."""
+    order = {p.name: i for i, p in enumerate(problems)}
+    names = sorted((name for name in counts if name in order), key=order.__getitem__)
+    return _write_summary(run_dir, [counts[name] for name in names], meta, len(problems))
+
+
+def _write_summary(
+    run_dir: Path, counts: list[SampleCounts], meta: dict[str, Any], expected: int
+) -> dict[str, Any]:
+    groups = summarize(counts, meta.get("budget_text", ""))
+    summary = {
+        "run": str(run_dir),
+        "dataset": meta.get("dataset", {}),
+        "lean": meta.get("lean", {}),
+        "model": meta.get("model", ""),
+        "strategy": meta.get("strategy", ""),
+        "budget": meta.get("budget", {}),
+        "budget_text": meta.get("budget_text", ""),
+        "expected_problems": expected,
+        "groups": {k: g.to_dict() for k, g in groups.items()},
+        "problems": [c.to_dict() for c in counts],
+    }
+    (Path(run_dir) / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
