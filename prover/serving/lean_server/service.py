@@ -1,0 +1,115 @@
+"""The verification service behind every route: cache, admission, timeout, then the pool.
+
+Why one place: ``/api/check``, ``/verify`` and ``/v1/verify`` differ only in their wire
+shapes. Each candidate goes through ``Verifier.verify([candidate])`` exactly as
+``proofforge-check`` calls it (prover/lean/cli.py), so policy, integrity checks and the
+verdict rule are the pool's own; this module adds nothing to a verdict but its cache flag.
+Cancelling :meth:`LeanService.verify` (a client disconnect) cancels that request's pool
+work only: the pool kills just the REPLs running those candidates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prover.lean.base import Verifier
+from prover.lean.verdict import ALLOWED_AXIOMS
+from prover.records import Candidate, Verdict
+from prover.serving.lean_server.admission import Admission
+from prover.serving.lean_server.cache import VerdictCache
+from prover.serving.lean_server.metrics import Metrics
+
+
+@dataclass
+class Checked:
+    verdict: Verdict
+    cached: bool
+
+
+class LeanService:
+    def __init__(self, verifier: Verifier, *, max_pending: int, cache_size: int, max_timeout: float) -> None:
+        self.verifier = verifier
+        self.allowed = frozenset(getattr(verifier, "allowed", ALLOWED_AXIOMS))
+        self.cache = VerdictCache(cache_size, self.allowed)
+        self.workers = int(getattr(verifier, "max_workers", 1) or 1)
+        self.admission = Admission(max_pending, self.workers)
+        self.metrics = Metrics(lambda: getattr(self.verifier, "stats", {}))
+        self.max_timeout = float(max_timeout)
+        self.verdict_counts: Counter[str] = Counter()
+        self.started = time.monotonic()
+
+    def request_timeout(self, asked: float | None) -> float:
+        """The request's deadline in seconds: what it asked for, capped at ``max_timeout`` (0/None = the cap)."""
+        if not asked or asked <= 0:
+            return self.max_timeout
+        return min(float(asked), self.max_timeout)
+
+    async def verify(self, candidates: Sequence[Candidate], timeout: float, *, use_cache: bool = True) -> list[Checked]:
+        """One result per candidate, in order. Raises ``Busy``/``TooLarge`` before any work starts."""
+        out: list[Checked | None] = [None] * len(candidates)
+        keys = [self.cache.key(c) for c in candidates]
+        todo: list[int] = []
+        for i, c in enumerate(candidates):
+            hit = self.cache.get(keys[i], c) if use_cache else None
+            if hit is not None:
+                self.metrics.cache_hits.inc()
+                out[i] = Checked(hit, True)
+            else:
+                if use_cache and self.cache.size:
+                    self.metrics.cache_misses.inc()
+                todo.append(i)
+        if todo:
+            with self.admission.admit(len(todo)):
+                self.metrics.queue_depth.set(self.admission.pending)
+                try:
+                    verdicts = await self._run([candidates[i] for i in todo], timeout)
+                finally:
+                    self.metrics.queue_depth.set(self.admission.pending - len(todo))
+            for i, v in zip(todo, verdicts, strict=True):
+                self.cache.put(keys[i], v)
+                out[i] = Checked(v, False)
+        for r in out:
+            assert r is not None
+            self.verdict_counts[r.verdict.status] += 1
+            self.metrics.verdicts.labels(r.verdict.status).inc()
+        return out  # type: ignore[return-value]
+
+    async def _run(self, candidates: list[Candidate], timeout: float) -> list[Verdict]:
+        done = 0
+
+        async def one(c: Candidate) -> Verdict:
+            nonlocal done
+            t0 = time.monotonic()
+            try:
+                (v,) = await asyncio.wait_for(self.verifier.verify([c]), timeout)
+            except asyncio.TimeoutError:
+                v = Verdict("timeout", reason=f"request deadline of {timeout:g} s passed (queue wait included)",
+                            seconds=time.monotonic() - t0)
+            v.candidate, v.problem = c.id, c.problem
+            self.admission.observe(v.seconds)
+            done += 1
+            return v
+
+        try:
+            return list(await asyncio.gather(*(one(c) for c in candidates)))
+        except asyncio.CancelledError:
+            self.metrics.cancelled.inc(len(candidates) - done)
+            raise
+
+    def health(self) -> dict[str, object]:
+        v = self.verifier
+        pids = v.pids() if hasattr(v, "pids") else None
+        return {
+            "status": "ok",
+            "workers": {"alive": len(pids) if pids is not None else None, "max": self.workers},
+            "queue_depth": self.admission.pending,
+            "max_pending": self.admission.max_pending,
+            "verdicts": dict(self.verdict_counts),
+            "cache": {"entries": len(self.cache), "size": self.cache.size, "hits": self.cache.hits,
+                      "misses": self.cache.misses},
+            "uptime_s": round(time.monotonic() - self.started, 3),
+        }
