@@ -8,6 +8,8 @@ written beside it.
 
 ``proofforge-report RUN [RUN...]``: one run -> its report in the run folder; several ->
 a comparison (one curve per run, a pass@k table per run) in ``--out``.
+A sweep (multirun) folder -> one table over its jobs and pass@k against the swept values
+(``evals/sweep_report.py``).
 """
 
 from __future__ import annotations
@@ -362,12 +364,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="proofforge-report",
         description="Render eval run folders as Markdown + self-contained HTML; several runs are compared.",
     )
-    parser.add_argument("runs", nargs="+", help="eval run folder(s) holding outcomes.jsonl")
+    parser.add_argument("runs", nargs="+", help="eval run folder(s) holding outcomes.jsonl, or one sweep (multirun) folder")
     parser.add_argument("--out", default=None,
                         help="where a comparison goes (default ./report-compare); one run reports into its folder")
     args = parser.parse_args(argv)
     try:
-        if len(args.runs) == 1 and args.out is None:
+        from evals.sweep_report import is_sweep_dir, write_sweep_report
+
+        if len(args.runs) == 1 and args.out is None and is_sweep_dir(Path(args.runs[0])):
+            paths = write_sweep_report(args.runs[0])  # a multirun folder: one table over its jobs
+        elif len(args.runs) == 1 and args.out is None:
             paths = write_report(args.runs[0])
         else:
             paths = write_comparison(args.runs, args.out or "report-compare")

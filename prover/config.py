@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,98 @@ def check_run_manifest(
     return None
 
 
+#: Written into each multirun job's folder when the job ends: its status and, on failure, the error.
+JOB_STATUS = "job_status.json"
+#: Written into the sweep folder when a multirun ends: how many jobs ran, finished and failed.
+SWEEP_STATUS = "sweep_status.json"
+
+#: What the last multirun of this process ended with (set by :class:`SweepStatusCallback`, read by
+#: :func:`hydra_app`'s entry point to choose its exit status).
+_LAST_SWEEP: dict[str, Any] | None = None
+
+
+def job_dir_name(override_dirname: str) -> str:
+    """A sweep job's folder name, built from its own overrides (Hydra's ``override_dirname``).
+
+    Why not ``hydra.job.num``: adding a value to a sweep renumbers the jobs after it, so rerunning the
+    grown sweep in the same folder would resume job 3 from what job 2 wrote. A name built from the
+    overrides stays with the job. ``/`` (a path in a value) becomes ``%`` so one job is one folder;
+    a name too long for a file system keeps a readable prefix and a hash of the whole.
+    """
+    name = override_dirname.replace(os.sep, "%").strip() or "default"
+    if len(name) > 160:
+        import hashlib
+
+        name = f"{name[:120]}-{hashlib.sha1(name.encode()).hexdigest()[:12]}"
+    return name
+
+
+if not OmegaConf.has_resolver("proofforge_job_dir"):
+    OmegaConf.register_new_resolver("proofforge_job_dir", job_dir_name)
+
+
+def _hydra_mode() -> tuple[bool, Path | None]:
+    """(inside a multirun job, this job's folder); (False, None) outside a Hydra app."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        hc = HydraConfig.get()
+    except (ImportError, ValueError):
+        return False, None
+    return hc.mode == RunMode.MULTIRUN, Path(hc.runtime.output_dir)
+
+
+def _write_job_status(job_dir: Path, status: str, **fields: Any) -> None:
+    record = {"status": status, "finished_at": time.time(), **fields}
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / JOB_STATUS).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def read_job_status(job_dir: Path) -> dict[str, Any] | None:
+    """A multirun job folder's ``job_status.json``, or None when the job never ended (or ran alone)."""
+    path = Path(job_dir) / JOB_STATUS
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+try:
+    from hydra.experimental.callback import Callback as _HydraCallback
+except ImportError:  # pragma: no cover - hydra-core is a dependency
+    _HydraCallback = object  # type: ignore[assignment,misc]
+
+
+class SweepStatusCallback(_HydraCallback):  # type: ignore[misc,valid-type]
+    """Counts a multirun's failed jobs from their ``job_status.json`` (configs/hydra/proofforge.yaml).
+
+    Reading the job folders rather than Hydra's ``JobReturn``s works for every launcher: with
+    submitit the jobs run in other processes and their returns never reach this one. Only statuses
+    written since this sweep started count, so an old job folder in a reused sweep folder does not.
+    """
+
+    def __init__(self) -> None:
+        self._started = time.time()
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._started = time.time()
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        global _LAST_SWEEP
+        sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+        jobs: dict[str, dict[str, Any]] = {}
+        for path in sorted(sweep_dir.rglob(JOB_STATUS)):
+            status = read_job_status(path.parent)
+            if status is not None and float(status.get("finished_at", 0)) >= self._started - 1:
+                jobs[str(path.parent.relative_to(sweep_dir))] = status
+        failed = sorted(k for k, v in jobs.items() if v.get("status") != "ok")
+        _LAST_SWEEP = {"sweep_dir": str(sweep_dir), "jobs": len(jobs), "failed": failed,
+                       "errors": {k: jobs[k].get("error", "") for k in failed}}
+        if sweep_dir.is_dir():
+            (sweep_dir / SWEEP_STATUS).write_text(json.dumps(_LAST_SWEEP, indent=2) + "\n", encoding="utf-8")
+
+
 def hydra_app(
     config_name: str,
     task: Callable[[DictConfig], object],
@@ -111,21 +204,55 @@ def hydra_app(
     matching a key of ``errors`` (tried in order, like ``except`` clauses) becomes one line
     ``f"{prefix}{exc}"`` on stderr and exit with that key's code; any other exception propagates.
     Hydra's job name still comes from ``task``'s module (it unwraps ``__wrapped__``).
+
+    Under ``-m`` (multirun) a job's error must not end the sweep: Hydra's ``run_job`` catches only
+    ``Exception``, so a ``SystemExit`` would stop the remaining jobs from launching. There, every
+    error (known or not) is printed as one line, written with its traceback into the job's
+    ``job_status.json``, and the sweep goes on; when it ends, the exit status is the number of
+    failed jobs (at most 100), after one line naming them. Ctrl-C still ends the sweep.
     """
 
     @functools.wraps(task)
     def run(cfg: DictConfig) -> None:
+        multirun, job_dir = _hydra_mode()
+        known = tuple(t for types in errors for t in types)
+        t0 = time.monotonic()
         try:
             task(cfg)
-        except tuple(t for types in errors for t in types) as e:
+        except known as e:
             code = next(c for types, c in errors.items() if isinstance(e, types))
             print(f"{prefix}{e}", file=sys.stderr)
-            sys.exit(code)
+            if not multirun:
+                sys.exit(code)
+            _write_job_status(job_dir, "failed", error=f"{prefix}{e}", exit_code=code,
+                              seconds=round(time.monotonic() - t0, 2))  # type: ignore[arg-type]
+            return
+        except Exception as e:
+            if not multirun:
+                raise
+            import traceback
+
+            print(f"{prefix}{type(e).__name__}: {e} (traceback in {job_dir / JOB_STATUS})", file=sys.stderr)  # type: ignore[operator]
+            _write_job_status(job_dir, "failed", error=f"{prefix}{type(e).__name__}: {e}",  # type: ignore[arg-type]
+                              exit_code=1, traceback=traceback.format_exc(limit=20),
+                              seconds=round(time.monotonic() - t0, 2))
+            return
+        if multirun:
+            _write_job_status(job_dir, "ok", seconds=round(time.monotonic() - t0, 2))  # type: ignore[arg-type]
 
     def main() -> None:
         import hydra
 
+        global _LAST_SWEEP
+        _LAST_SWEEP = None
         hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(run)()
+        sweep = _LAST_SWEEP
+        if sweep and sweep["failed"]:
+            n = len(sweep["failed"])
+            print(f"{prefix}{n} of {sweep['jobs']} sweep jobs failed ({', '.join(sweep['failed'])}); "
+                  f"their errors are in each folder's {JOB_STATUS} under {sweep['sweep_dir']}; rerun the "
+                  f"same command with hydra.sweep.dir={sweep['sweep_dir']} to resume", file=sys.stderr)
+            sys.exit(min(n, 100))
 
     return main
 
