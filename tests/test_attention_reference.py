@@ -22,13 +22,14 @@ from prover.attention.testing import random_dense, sdpa_truth, to_paged
     d=st.sampled_from([16, 64, 128]),
     block_n=st.sampled_from([16, 32, 64]),
     g=st.integers(1, 48),
+    backend=st.sampled_from(["reference", "vectorized", "auto"]),
     data=st.data(),
 )
-def test_reference_matches_sdpa(bsz, h_kv, group, d, block_n, g, data):
+def test_reference_matches_sdpa(bsz, h_kv, group, d, block_n, g, backend, data):
     length = data.draw(st.integers(1, 300))
-    lens = data.draw(st.lists(st.integers(1, length), min_size=bsz, max_size=bsz))
+    lens = data.draw(st.lists(st.integers(0, length), min_size=bsz, max_size=bsz))
     q, k, v = random_dense(bsz, h_kv * group, h_kv, d, length, seed=len(lens) + length)
-    out = lean_attention_decode(q, k, v, lens, backend="reference", block_n=block_n, num_programs=g)
+    out = lean_attention_decode(q, k, v, lens, backend=backend, block_n=block_n, num_programs=g)
     torch.testing.assert_close(out.double(), sdpa_truth(q, k, v, lens), atol=2e-5, rtol=1e-4)
 
 
@@ -37,32 +38,39 @@ def test_reference_matches_sdpa(bsz, h_kv, group, d, block_n, g, data):
     lens=st.lists(st.integers(0, 200), min_size=1, max_size=4),
     page=st.sampled_from([16, 32]),
     g=st.integers(1, 24),
+    backend=st.sampled_from(["reference", "vectorized"]),
 )
-def test_paged_equals_dense(lens, page, g):
+def test_paged_equals_dense(lens, page, g, backend):
     q, k, v = random_dense(len(lens), 8, 2, 64, max(1, max(lens)), seed=sum(lens))
     kc, vc, table = to_paged(k, v, lens, page)
-    dense = lean_attention_decode(q, k, v, lens, backend="reference", block_n=16, num_programs=g)
-    paged = lean_attention_decode(q, kc, vc, lens, block_table=table, backend="reference", block_n=16, num_programs=g)
+    dense = lean_attention_decode(q, k, v, lens, backend=backend, block_n=16, num_programs=g)
+    paged = lean_attention_decode(q, kc, vc, lens, block_table=table, backend=backend, block_n=16, num_programs=g)
     torch.testing.assert_close(paged, dense, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(dense.double(), sdpa_truth(q, k, v, lens), atol=2e-5, rtol=1e-4)
     for b, n in enumerate(lens):
         if n == 0:
             assert torch.count_nonzero(dense[b]) == 0  # no keys: zeros, not NaN
 
 
+BACKENDS = pytest.mark.parametrize("backend", ["reference", "vectorized"])
+
+
+@BACKENDS
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_inputs_accumulate_in_fp32(dtype):
+def test_half_inputs_accumulate_in_fp32(dtype, backend):
     q, k, v = random_dense(2, 8, 2, 128, 257, dtype=dtype)
     lens = [257, 130]
-    out = lean_attention_decode(q, k, v, lens, backend="reference", block_n=32, num_programs=5)
+    out = lean_attention_decode(q, k, v, lens, backend=backend, block_n=32, num_programs=5)
     assert out.dtype == dtype
     torch.testing.assert_close(out.double(), sdpa_truth(q, k, v, lens), atol=1e-2, rtol=1e-2)
 
 
-def test_mqa_head_dim_256_scale_and_leftpad():
+@pytest.mark.parametrize("backend", ["reference", "vectorized", "sdpa"])
+def test_mqa_head_dim_256_scale_and_leftpad(backend):
     q, k, v = random_dense(2, 8, 1, 256, 90)
     lens, pad = [50, 90], torch.tensor([40, 0])
     out = lean_attention_decode(
-        q, k, v, lens, scale=0.3, backend="reference", block_n=16, num_programs=3, cache_leftpad=pad
+        q, k, v, lens, scale=0.3, backend=backend, block_n=16, num_programs=3, cache_leftpad=pad
     )
     torch.testing.assert_close(out.double(), sdpa_truth(q, k, v, lens, scale=0.3, leftpad=pad), atol=2e-5, rtol=1e-4)
 

@@ -1,7 +1,10 @@
 """LeanAttention: stream-K decode attention (arXiv 2405.10480) over dense or paged KV caches.
 
-``lean_attention_decode`` is the one call the rest of ProofForge uses; it picks the Triton kernel on CUDA and the
-PyTorch reference elsewhere. The transformers hook is :func:`prover.attention.hf_integration.register_lean_attention`
+``lean_attention_decode`` is the one call the rest of ProofForge uses. On CUDA it runs the Triton kernel, after a
+first-use self-check against SDPA per (dtype, head_dim, group, layout) (:mod:`.selfcheck`; a failing combination
+falls back to SDPA with one warning, and :func:`attention_report` says what ran). Elsewhere it runs the vectorized
+PyTorch implementation of the same schedule (:mod:`.vectorized`); :mod:`.reference` is the readable specification
+both are tested against. The transformers hook is :func:`prover.attention.hf_integration.register_lean_attention`
 and the vLLM backend plugin is :func:`prover.attention.vllm_plugin.register`.
 """
 
@@ -13,10 +16,12 @@ from collections.abc import Sequence
 import torch
 
 from .schedule import LeanSchedule, Segment, build_schedule, default_block_n
+from .selfcheck import attention_report
 
 __all__ = [
     "LeanSchedule",
     "Segment",
+    "attention_report",
     "build_schedule",
     "default_block_n",
     "default_num_programs",
@@ -24,7 +29,7 @@ __all__ = [
 ]
 
 _DTYPES = (torch.float16, torch.bfloat16, torch.float32)
-_BACKENDS = ("auto", "triton", "reference")
+_BACKENDS = ("auto", "triton", "vectorized", "reference", "sdpa")
 
 
 def default_num_programs(device: torch.device) -> int:
@@ -88,6 +93,28 @@ def _check_lengths(lens: list[int], k_cache, block_table, leftpad: list[int] | N
             raise ValueError(f"seq_lens need {need} blocks but block_table has {block_table.shape[1]} columns")
 
 
+def _on_kernel_device(q: torch.Tensor) -> bool:
+    """Whether ``backend="auto"`` should use the compiled kernel (after its self-check) for these tensors."""
+    return q.is_cuda
+
+
+def _run_triton(q, k_cache, v_cache, seq_lens, *, scale, block_n, num_programs, block_table, cache_leftpad):
+    try:
+        from .triton_kernel import lean_decode_triton
+    except ImportError as err:  # pragma: no cover - triton ships with torch on Linux
+        raise RuntimeError("Triton is not installed: pip install triton") from err
+    return lean_decode_triton(
+        q, k_cache, v_cache, seq_lens, scale=scale, block_n=block_n, num_programs=num_programs,
+        block_table=block_table, cache_leftpad=cache_leftpad,
+    )  # fmt: skip
+
+
+def _checked_kernel(q, k_cache, v_cache, seq_lens, *, num_programs=None, block_table=None):
+    """The kernel as the self-check calls it: default scale and tile size, the given grid."""
+    return lean_attention_decode(q, k_cache, v_cache, seq_lens, block_table=block_table, num_programs=num_programs,
+                                 backend="triton")  # fmt: skip
+
+
 def lean_attention_decode(
     q: torch.Tensor,
     k_cache: torch.Tensor,
@@ -111,8 +138,10 @@ def lean_attention_decode(
         scale: softmax scale, default 1/sqrt(d).
         block_table: [B, max_blocks] physical block of each logical block (paged layout).
         num_programs: persistent grid size G (default: SM count on CUDA, CPU count elsewhere).
-        backend: "triton" (CUDA, or CPU under TRITON_INTERPRET=1), "reference" (PyTorch), or "auto" (triton
-            on CUDA tensors, reference otherwise).
+        backend: "triton" (CUDA, or CPU under TRITON_INTERPRET=1, unchecked), "vectorized" (batched PyTorch),
+            "reference" (the per-segment PyTorch specification), "sdpa" (torch SDPA, no stream-K), or "auto":
+            on CUDA tensors the Triton kernel once its self-check for this (dtype, head_dim, group, layout) has
+            passed, else SDPA; on other devices "vectorized".
         block_n: keys per tile (default :func:`default_block_n`).
         cache_leftpad: [B] dense layout only: sequence b's keys start at index cache_leftpad[b] (left padding,
             as FlashAttention's ``cache_leftpad``).
@@ -131,22 +160,32 @@ def lean_attention_decode(
         raise ValueError(f"block_n must be a power of two >= 16, got {block_n}")
     num_programs = num_programs or default_num_programs(q.device)
     if backend == "auto":
-        backend = "triton" if q.is_cuda else "reference"
+        if _on_kernel_device(q):
+            from .selfcheck import kernel_ok
+
+            group = q.shape[1] // h_kv
+            passed = kernel_ok(_checked_kernel, device=q.device, dtype=q.dtype, head_dim=d, group=group, paged=paged)
+            backend = "triton" if passed else "sdpa"
+        else:
+            backend = "vectorized"
     if backend == "triton":
-        try:
-            from .triton_kernel import lean_decode_triton
-        except ImportError as err:  # pragma: no cover - triton ships with torch on Linux
-            raise RuntimeError("Triton is not installed: pip install triton") from err
-        return lean_decode_triton(
+        return _run_triton(
             q, k_cache, v_cache, seq_lens, scale=scale, block_n=block_n, num_programs=num_programs,
             block_table=block_table, cache_leftpad=cache_leftpad,
         )  # fmt: skip
-    from .reference import lean_decode_reference
+    if backend == "sdpa":
+        from .baselines import sdpa_reference
 
+        return sdpa_reference(q, k_cache, v_cache, seq_lens, scale=scale, block_table=block_table,
+                              cache_leftpad=cache_leftpad)  # fmt: skip
     lens = [int(x) for x in seq_lens.tolist()]
     pads = [int(x) for x in cache_leftpad.tolist()] if cache_leftpad is not None else None
     _check_lengths(lens, k_cache, block_table, pads)
-    return lean_decode_reference(
+    if backend == "vectorized":
+        from .vectorized import lean_decode_vectorized as impl
+    else:
+        from .reference import lean_decode_reference as impl
+    return impl(
         q, k_cache, v_cache, lens, scale=scale, block_n=block_n, num_programs=num_programs,
         block_table=block_table, cache_leftpad=pads,
     )  # fmt: skip

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["split_k_decode_torch", "fa2_decode_torch", "sdpa_decode", "length_mask"]
+__all__ = ["split_k_decode_torch", "fa2_decode_torch", "sdpa_decode", "sdpa_reference", "length_mask"]
 
 
 def length_mask(seq_lens: torch.Tensor, length: int) -> torch.Tensor:
@@ -77,3 +77,24 @@ def fa2_decode_torch(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
             s = (qf[b, h] @ k.T) * scale
             out[b, h] = torch.softmax(s, dim=-1) @ v_cache[b, h, :n].float()
     return out.reshape(bsz, h_q, d).to(q.dtype)
+
+
+def sdpa_reference(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, seq_lens: torch.Tensor, *,
+                   scale: float | None = None, block_table: torch.Tensor | None = None,
+                   cache_leftpad: torch.Tensor | None = None) -> torch.Tensor:
+    """SDPA over every layout :func:`prover.attention.lean_attention_decode` accepts (dense, left-padded dense,
+    paged): the self-check's ground truth and the fallback when a compiled kernel fails it."""
+    if block_table is not None:
+        from .vectorized import paged_to_dense
+
+        length = max(int(seq_lens.max()) if seq_lens.numel() else 0, 1)
+        k_cache, v_cache = (paged_to_dense(c, block_table, length) for c in (k_cache, v_cache))
+    if cache_leftpad is None:
+        return sdpa_decode(q, k_cache, v_cache, seq_lens, scale=scale)
+    pos = torch.arange(k_cache.shape[2], device=q.device)[None, :]
+    start = cache_leftpad.to(device=q.device, dtype=torch.long)[:, None]
+    mask = (pos >= start) & (pos < start + seq_lens.to(device=q.device, dtype=torch.long)[:, None])
+    out = torch.nn.functional.scaled_dot_product_attention(
+        q[:, :, None, :], k_cache, v_cache, attn_mask=mask[:, None, None, :], scale=scale, enable_gqa=True
+    )[:, :, 0, :]
+    return torch.where((seq_lens.to(q.device) > 0)[:, None, None], out, torch.zeros_like(out))

@@ -1,0 +1,170 @@
+"""Vectorized PyTorch LeanAttention: the stream-K schedule of :mod:`.schedule` in a handful of batched tensor ops.
+
+:func:`~.reference.lean_decode_reference` is the readable specification (one Python iteration per segment); this
+is the implementation that runs on CPUs and any other non-Triton device. Both compute the same thing: a
+partial softmax state (m, l, acc) per *segment* (a program's contiguous run of tiles inside one (batch, KV head)),
+then the log-sum-exp merge of a head's segments in split-index order.
+
+How it is batched, per dense cache of capacity L:
+
+* one matmul gives the scores of every query head of every (batch, KV head) against all L cached positions
+  (reading the cache in place, as SDPA does: no copy of the keys, no per-segment gather);
+* a cached additive bias ``[B*H_kv, S, 1, L]`` (0 where position p belongs to split s of that head, -inf
+  elsewhere, S = the most splits any head has) turns the scores into per-segment scores, from which the
+  per-segment max ``m``, ``l = sum exp(s - m)`` and, with one more matmul against the values,
+  ``acc = exp(s - m) @ v`` follow;
+* the merge rescales every segment to the head's max and sums over the split axis (index order = split order).
+
+The bias is the schedule's index tensor. It is derived with tensor ops from the sequence lengths (the same
+``program_of_tile`` formula the Triton kernel evaluates), and cached per (lengths, left padding, KV heads,
+capacity, block, programs, device), so a decode step builds nothing per segment, and the layers of one step
+after the first reuse it outright. The paged layout is gathered into a dense cache first (one copy; paged caches
+on a CPU are a test and fallback setting, vLLM's serving path is CUDA).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["SplitPlan", "split_plan", "lean_decode_vectorized", "paged_to_dense", "clear_plan_cache"]
+
+_PLAN_CACHE: OrderedDict[tuple, SplitPlan] = OrderedDict()
+_PLAN_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """The schedule as tensors for one (lengths, padding, heads, capacity, block, programs) combination.
+
+    ``split_of_pos[hid, p]`` is the split index (0..S-1) of the segment holding cache position p of head
+    ``hid = b * H_kv + h``, or -1 where p holds no valid key; ``bias`` is its additive form
+    ``[B*H_kv, S, 1, L]``; ``splits[hid]`` counts the head's segments (0 for an empty sequence).
+    """
+
+    split_of_pos: torch.Tensor
+    bias: torch.Tensor
+    splits: torch.Tensor
+
+    @property
+    def max_splits(self) -> int:
+        return self.bias.shape[1]
+
+
+def _build_plan(
+    lens: torch.Tensor, pads: torch.Tensor, num_kv_heads: int, capacity: int, block_n: int, num_programs: int,
+    device: torch.device,
+) -> SplitPlan:
+    bsz = lens.shape[0]
+    tiles = (lens + block_n - 1) // block_n  # per sequence
+    per_head = tiles.repeat_interleave(num_kv_heads)  # [B*H_kv], batch-major then KV head
+    offsets = torch.cumsum(per_head, 0) - per_head  # global index of each head's first tile
+    total = int(per_head.sum())
+    base, rem = divmod(total, num_programs)
+    big = rem * (base + 1)
+
+    def program_of(tile: torch.Tensor) -> torch.Tensor:  # schedule.program_of_tile, elementwise
+        low = tile // (base + 1)
+        return low if base == 0 else torch.where(tile < big, low, rem + (tile - big) // max(base, 1))
+
+    pos = torch.arange(capacity)
+    logical = pos[None, :] - pads.repeat_interleave(num_kv_heads)[:, None]  # [B*H_kv, L]
+    head_len = lens.repeat_interleave(num_kv_heads)[:, None]
+    valid = (logical >= 0) & (logical < head_len)
+    tile = offsets[:, None] + logical.clamp(min=0) // block_n
+    first = program_of(offsets)
+    split = torch.where(valid, program_of(tile) - first[:, None], torch.full_like(tile, -1))
+    last_tile = offsets + per_head - 1
+    splits = torch.where(per_head > 0, program_of(last_tile.clamp(min=0)) - first + 1, torch.zeros_like(per_head))
+    max_splits = max(1, int(splits.max()) if bsz else 1)
+    hit = split[:, None, :] == torch.arange(max_splits)[None, :, None]  # [B*H_kv, S, L]
+    bias = torch.zeros(hit.shape, dtype=torch.float32).masked_fill_(~hit, float("-inf"))[:, :, None, :]
+    return SplitPlan(split_of_pos=split.to(device), bias=bias.to(device), splits=splits.to(device))
+
+
+def split_plan(
+    seq_lens: tuple[int, ...], cache_leftpad: tuple[int, ...] | None, num_kv_heads: int, capacity: int,
+    block_n: int, num_programs: int, device: torch.device,
+) -> SplitPlan:
+    """The cached :class:`SplitPlan` (an LRU of the last few combinations; decode steps differ by length)."""
+    key = (seq_lens, cache_leftpad, num_kv_heads, capacity, block_n, num_programs, str(device))
+    plan = _PLAN_CACHE.get(key)
+    if plan is not None:
+        _PLAN_CACHE.move_to_end(key)
+        return plan
+    lens = torch.tensor(seq_lens, dtype=torch.long)
+    pads = torch.tensor(cache_leftpad, dtype=torch.long) if cache_leftpad is not None else torch.zeros_like(lens)
+    plan = _build_plan(lens, pads, num_kv_heads, capacity, block_n, num_programs, device)
+    _PLAN_CACHE[key] = plan
+    if len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
+        _PLAN_CACHE.popitem(last=False)
+    return plan
+
+
+def clear_plan_cache() -> None:
+    _PLAN_CACHE.clear()
+
+
+def paged_to_dense(cache: torch.Tensor, block_table: torch.Tensor, length: int) -> torch.Tensor:
+    """vLLM's paged [num_blocks, block_size, H_kv, d] cache as dense [B, H_kv, length, d] (positions 0..length-1
+    of every sequence; block-table entries past a sequence's blocks are read but masked by the caller)."""
+    page = cache.shape[1]
+    pos = torch.arange(length, device=cache.device)
+    blocks = block_table[:, pos // page].to(torch.long).clamp_(0, cache.shape[0] - 1)  # [B, length]
+    return cache[blocks, (pos % page)[None, :]].transpose(1, 2)  # [B, length, H_kv, d] -> [B, H_kv, length, d]
+
+
+def lean_decode_vectorized(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    seq_lens: list[int],
+    *,
+    scale: float,
+    block_n: int,
+    num_programs: int,
+    block_table: torch.Tensor | None = None,
+    cache_leftpad: list[int] | None = None,
+) -> torch.Tensor:
+    """Decode attention for q [B, H_q, d] over a dense or paged cache; returns [B, H_q, d] in q's dtype.
+
+    Same contract as :func:`~.reference.lean_decode_reference` (inputs validated by
+    :func:`prover.attention.lean_attention_decode`; a sequence of length 0 gives zeros).
+    """
+    bsz, h_q, d = q.shape
+    ends = [n + (cache_leftpad[b] if cache_leftpad else 0) for b, n in enumerate(seq_lens)]
+    capacity = max(ends, default=0)
+    if block_table is not None:
+        k, v = (paged_to_dense(c, block_table, capacity) for c in (k_cache, v_cache))
+    else:
+        k, v = k_cache[:, :, :capacity], v_cache[:, :, :capacity]  # views: nothing past the last valid key
+    h_kv = k.shape[1]
+    group = h_q // h_kv
+    if capacity == 0:
+        return torch.zeros_like(q)
+    plan = split_plan(tuple(seq_lens), tuple(cache_leftpad) if cache_leftpad else None, h_kv, capacity, block_n,
+                      num_programs, q.device)  # fmt: skip
+    qf = q.reshape(bsz * h_kv, group, d).float()
+    kf = k.reshape(bsz * h_kv, capacity, d)
+    vf = v.reshape(bsz * h_kv, capacity, d)
+    if kf.dtype != torch.float32:
+        kf, vf = kf.float(), vf.float()
+    s = torch.bmm(qf, kf.transpose(1, 2)).mul_(scale)  # [B*H_kv, G, L]: all scores, one matmul
+    seg = s[:, None] + plan.bias  # [B*H_kv, S, G, L]: each segment sees only its own keys
+    m = seg.amax(-1)  # [B*H_kv, S, G]; -inf for a split index the head does not have
+    m_safe = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    p = torch.exp(seg - m_safe[..., None])
+    part_l = p.sum(-1)  # [B*H_kv, S, G]
+    part_acc = torch.matmul(p, vf[:, None])  # [B*H_kv, S, G, d]
+    if plan.max_splits == 1:  # no head is split across programs: each segment is its head's whole result
+        total_l, total_acc = part_l[:, 0], part_acc[:, 0]
+    else:  # log-sum-exp merge of each head's segments, summed over the split axis in split order
+        big_m = m.amax(1, keepdim=True)
+        big_m = torch.where(torch.isfinite(big_m), big_m, torch.zeros_like(big_m))  # an empty head: any shift
+        w = torch.exp(m - big_m)  # 0 for the absent splits (m = -inf)
+        total_l = (part_l * w).sum(1)
+        total_acc = (part_acc * w[..., None]).sum(1)
+    out = total_acc / total_l.clamp_min(torch.finfo(torch.float32).tiny)[..., None]  # empty heads: 0 / tiny = 0
+    return out.reshape(bsz, h_q, d).to(q.dtype)
