@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prover.llm.base import Completion, Generator, Prompt, SamplingParams
+from prover.llm.context import fit_sampling
 from prover.llm.testing import prompt_text
 from prover.records import Candidate, Problem, Verdict
 from prover.search.extract import Extraction, extract, make_candidate
@@ -90,6 +91,8 @@ async def sample_attempts(
         if s not in stops:
             stops.append(s)
     params = dataclasses.replace(sampling, n=n, stop=stops)
+    what = "prover.corrector_sampling.max_tokens" if agent == "corrector" else "prover.sampling.max_tokens"
+    params = await fit_sampling(generator, list(prompts), params, what=what)
     t0 = time.perf_counter()
     rows: list[list[Completion]] = await generator.agenerate(list(prompts), params)
     per = (time.perf_counter() - t0) / max(1, sum(len(r) for r in rows))

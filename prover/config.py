@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sys
 import time
@@ -191,6 +192,19 @@ class SweepStatusCallback(_HydraCallback):  # type: ignore[misc,valid-type]
             (sweep_dir / SWEEP_STATUS).write_text(json.dumps(_LAST_SWEEP, indent=2) + "\n", encoding="utf-8")
 
 
+#: Libraries whose INFO lines (httpx logs one per HTTP request) drown a run's console and log.
+QUIET_LOGGERS = ("httpx", "httpcore", "openai", "urllib3", "filelock", "huggingface_hub", "datasets", "matplotlib")
+
+
+def quiet_library_loggers(names: Sequence[str] = QUIET_LOGGERS) -> None:
+    """Keep library loggers at WARNING unless asked: a level already set (``hydra.verbose=httpx``,
+    ``hydra.job_logging.loggers.httpx.level=INFO``) is left alone."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+
+
 def hydra_app(
     config_name: str,
     task: Callable[[DictConfig], object],
@@ -215,6 +229,7 @@ def hydra_app(
     @functools.wraps(task)
     def run(cfg: DictConfig) -> None:
         multirun, job_dir = _hydra_mode()
+        quiet_library_loggers()
         known = tuple(t for types in errors for t in types)
         t0 = time.monotonic()
         try:

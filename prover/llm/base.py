@@ -59,6 +59,17 @@ class Generator(ABC):
     """Batched text generation. ``generate`` returns, per prompt, ``sampling.n`` completions."""
 
     name: str = "generator"
+    #: Tokens prompt plus completion may take (None: unknown). Strategies cap ``max_tokens`` to it
+    #: (prover/llm/context.py) instead of sending a request the server must refuse.
+    context_length: int | None = None
+
+    def count_tokens(self, prompt: Prompt) -> int | None:
+        """The prompt's length in the model's tokens, or None when this backend cannot tell cheaply."""
+        return None
+
+    async def acontext_length(self) -> int | None:
+        """``context_length``; a served backend may ask its server once (``/v1/models``)."""
+        return self.context_length
 
     @abstractmethod
     def generate(self, prompts: Sequence[Prompt], sampling: SamplingParams) -> list[list[Completion]]:

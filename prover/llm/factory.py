@@ -108,6 +108,7 @@ def build_generator(cfg: Any) -> Generator:
             timeout=_num(m, "timeout", 600.0, float),
             system_prompt=m.get("system_prompt"),
             extra_body=_openai_extra_body(m),
+            context_length=_num(m, "context_length", None, int),
         )
     if backend == "vllm":
         from prover.llm.vllm_backend import VLLMGenerator

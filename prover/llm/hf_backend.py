@@ -144,6 +144,13 @@ class HFGenerator(Generator):
     def max_positions(self) -> int | None:
         return self.engine.max_positions
 
+    @property
+    def context_length(self) -> int | None:  # type: ignore[override]
+        return self.engine.max_positions
+
+    def count_tokens(self, prompt: Prompt) -> int | None:
+        return len(self.encode(prompt))
+
     # -- generation -------------------------------------------------------------------------
     def rows_for(self, prompt_ids: list[int], sampling: SamplingParams, **extra: Any) -> list[RowSpec]:
         """The ``sampling.n`` rows of one prompt."""

@@ -66,6 +66,7 @@ class OpenAIGenerator(Generator):
         backoff_max: float = 20.0,
         system_prompt: str | None = None,
         extra_body: dict[str, Any] | None = None,
+        context_length: int | None = None,
     ) -> None:
         if not base_url:
             raise GeneratorError("model.base_url is empty: set it to the server's /v1 URL, e.g. http://localhost:8000/v1")
@@ -80,6 +81,9 @@ class OpenAIGenerator(Generator):
         self.backoff_max = float(backoff_max)
         self.system_prompt = system_prompt
         self.extra_body = dict(extra_body or {})
+        # None: ask the server once (vLLM's and proofforge-serve's /v1/models list max_model_len)
+        self.context_length = int(context_length) if context_length else None
+        self._asked_context = self.context_length is not None
         self.attempts = 0  # HTTP attempts made (retries included): for logs and tests
         # One client and semaphore per event loop: httpx connections belong to the loop that opened them.
         self._per_loop: weakref.WeakKeyDictionary[Any, tuple[Any, asyncio.Semaphore]] = weakref.WeakKeyDictionary()
@@ -141,6 +145,26 @@ class OpenAIGenerator(Generator):
             raise GeneratorError(f"the server at {self.base_url} serves no model: set model.name")
         self.model = models.data[0].id
         return self.model
+
+    async def acontext_length(self) -> int | None:
+        """The configured ``context_length``, else the served model's ``max_model_len`` from ``/v1/models``.
+
+        vLLM's ``ModelCard`` and proofforge-serve both list ``max_model_len``; a server that does not
+        leaves it unknown (None) and requests go out uncapped.
+        """
+        if self._asked_context:
+            return self.context_length
+        self._asked_context = True
+        client, _ = self._session()
+        models = await self._with_retries(lambda: client.models.list())
+        data = list(getattr(models, "data", None) or [])
+        if not self.model and data:
+            self.model = data[0].id
+        card = next((m for m in data if m.id == self.model), data[0] if data else None)
+        extra = dict(getattr(card, "model_extra", None) or {}) if card is not None else {}
+        value = extra.get("max_model_len", getattr(card, "max_model_len", None))
+        self.context_length = int(value) if isinstance(value, (int, float)) and value > 0 else None
+        return self.context_length
 
     def _common(self, model: str, s: SamplingParams) -> dict[str, Any]:
         kw: dict[str, Any] = {

@@ -113,6 +113,21 @@ class VLLMGenerator(Generator):
         except Exception as e:  # vLLM raises many types; keep the first line for the user
             raise GeneratorError(f"vLLM could not load {model!r}: {str(e).splitlines()[0] if str(e) else e!r}") from None
 
+    @property
+    def context_length(self) -> int | None:  # type: ignore[override]
+        """The engine's ``max_model_len`` (vLLM ``LLM.llm_engine.model_config``)."""
+        engine = getattr(self.llm, "llm_engine", None)
+        value = getattr(getattr(engine, "model_config", None), "max_model_len", None)
+        return int(value) if isinstance(value, int) else None
+
+    def count_tokens(self, prompt: Prompt) -> int | None:
+        if not isinstance(prompt, str):
+            return None
+        try:
+            return len(self.llm.get_tokenizer().encode(prompt))
+        except Exception:  # a tokenizer vLLM cannot hand out: fall back to the estimate
+            return None
+
     def _messages(self, prompt: list[dict[str, str]]) -> list[dict[str, str]]:
         if self.system_prompt and not any(m.get("role") == "system" for m in prompt):
             return [{"role": "system", "content": self.system_prompt}, *prompt]

@@ -34,6 +34,7 @@ from prover.lean.base import Verifier
 from prover.lean.header import split_header
 from prover.lean.repl import ReplError, ReplException
 from prover.llm.base import Generator, SamplingParams
+from prover.llm.context import fit_sampling
 from prover.records import Outcome, Problem
 from prover.search.base import Budget, Strategy
 from prover.search.extract import Extraction, fenced_blocks, make_candidate
@@ -211,7 +212,8 @@ class BestFirstSearch(Strategy):
                     st.meta["expansions"] += 1
                     path = _path(st.nodes, node)
                     prompt = tactic_prompt(st.problem, path, node.goals, self.prompt_style)
-                    [comps] = await self.generator.agenerate([prompt], params)
+                    fitted = await fit_sampling(self.generator, [prompt], params, what="prover.sampling.max_tokens")
+                    [comps] = await self.generator.agenerate([prompt], fitted)
                     best: dict[str, float] = {}
                     for c in comps:
                         tac = clean_tactic(c.text, self.prompt_style)

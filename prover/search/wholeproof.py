@@ -12,6 +12,7 @@ import time
 
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
+from prover.llm.context import fit_sampling
 from prover.llm.testing import prompt_text
 from prover.records import Outcome, Problem
 from prover.search.base import Budget, Strategy
@@ -51,6 +52,7 @@ class WholeProofSampling(Strategy):
         prompt = prover_prompt(problem, self.prompt_style, self.cot)
         continuation = ends_inside_code(prompt)
         sampling = with_stops(self.sampling, budget.samples, stop_strings(self.prompt_style, continuation))
+        sampling = await fit_sampling(self.generator, [prompt], sampling, what="prover.sampling.max_tokens")
         t0 = time.perf_counter()
         [completions] = await self.generator.agenerate([prompt], sampling)
         gen_seconds = time.perf_counter() - t0
