@@ -19,6 +19,7 @@ import json
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from prover.lean.base import Verifier
 from prover.llm.base import Generator
 from prover.records import JsonlWriter, Problem, RecordError
 from prover.search.base import Budget, Strategy
+from prover.tracking import Tracker, TrackerError, open_tracker
 
 CONFIG = "config.yaml"
 ERRORS = "errors.jsonl"
@@ -207,11 +209,13 @@ async def _prove_all(
     errors_path: Path,
     progress: bool,
     counts: dict[str, SampleCounts] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
     """Prove the problems not yet in the writer; return (written now, errors).
 
     ``counts`` collects each written problem's pass@k counts, so the summary of a fresh run
-    needs no second read of ``outcomes.jsonl``.
+    needs no second read of ``outcomes.jsonl``. ``on_progress(problems done, proved this run)`` is
+    called after each written problem (the tracker's progress curve).
     """
     todo = [p for p in problems if not writer.done(p.name)]
     bar = tqdm(total=len(problems), initial=len(problems) - len(todo), desc="eval", unit="problem",
@@ -244,6 +248,8 @@ async def _prove_all(
                     counts[record["problem"]["name"]] = counts_from_record(record)
             bar.update(1)
             bar.set_postfix(proved=state["proved"], errors=state["errors"], refresh=False)
+            if on_progress is not None:
+                on_progress(len(problems) - len(todo) + state["written"], state["proved"])
 
     tasks = [asyncio.ensure_future(one(p)) for p in todo]
     try:
@@ -273,6 +279,17 @@ def _open_outcomes(run_dir: Path) -> JsonlWriter:
         ) from None
 
 
+def _open_tracker(cfg: DictConfig, run_dir: Path, writer: JsonlWriter) -> Tracker:
+    """The ``logger`` group's tracker with the resolved config logged; a missing extra is one line."""
+    try:
+        tracker = open_tracker(to_container(cfg.get("logger")), run_dir=run_dir, run_name=run_dir.name)
+    except TrackerError as e:
+        writer.close()
+        raise EvalConfigError(str(e)) from None
+    tracker.log_config(to_container(cfg))
+    return tracker
+
+
 async def arun_eval(
     cfg: DictConfig,
     *,
@@ -288,16 +305,32 @@ async def arun_eval(
     _check_manifest(run_dir, _fingerprint(cfg, dataset))  # before config.yaml is (re)written
     save_config(cfg, run_dir)
     writer = _open_outcomes(run_dir)  # a damaged results file fails before Lean or the model start
+    tracker = _open_tracker(cfg, run_dir, writer)
     owns, owns_generator = verifier is None, generator is None
     injected = verifier
     try:
         generator, verifier, strategy, budget = build_components(cfg, generator, verifier)
     except (*_fatal_errors(), *_config_errors()):
         writer.close()
+        tracker.close()
         raise
     except ValueError as e:  # a bad lean/model/prover value: one line naming the key, not a traceback
         writer.close()
+        tracker.close()
         raise EvalConfigError(str(e)) from None
+    try:  # Mathlib on a Lean-core REPL, or Lean disagreeing with the smoke self-check: stop before judging
+        from prover.lean.selftest import record_in_manifest, start_checks
+
+        checked = await start_checks(verifier, to_container(cfg.get("lean")),
+                                     headers=sorted({p.header for p in dataset.problems}), injected=not owns)
+        record_in_manifest(run_dir, checked)
+    except BaseException:
+        writer.close()
+        if owns or close_verifier:
+            await verifier.aclose()
+        if owns_generator:
+            generator.close()
+        raise
     meta = eval_meta(cfg, dataset, generator, strategy, budget, injected)
     counts: dict[str, SampleCounts] = {}
     try:
@@ -309,7 +342,12 @@ async def arun_eval(
                 errors_path=run_dir / ERRORS,
                 progress=progress,
                 counts=counts,
+                on_progress=lambda done, proved: tracker.log_metrics(
+                    {"progress/problems_done": done, "progress/proved_this_run": proved}, step=done),
             )
+    except BaseException:
+        tracker.close()
+        raise
     finally:
         if owns or close_verifier:
             await verifier.aclose()
@@ -319,6 +357,8 @@ async def arun_eval(
         summary = summary_of_fresh_run(run_dir, dataset.problems, counts, meta)
     else:  # resumed: earlier runs' records are only in the file
         summary = write_summary(run_dir, dataset.problems, meta)
+    with tracker:  # final pass@k per split/category against k, with the budget
+        tracker.log_eval_summary(summary)
     if cfg.get("report", True):
         from evals.report import write_report
 

@@ -138,6 +138,20 @@ def _collator(pad_id: int):
     return collate
 
 
+def _tracker_callback(tracker: Any) -> Any:
+    """A ``TrainerCallback`` that sends each logged loss and learning rate to ``tracker``."""
+    from transformers import TrainerCallback
+
+    class _TrackerCallback(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+            values = {f"train/{k}": float(v) for k, v in (logs or {}).items()
+                      if k in ("loss", "learning_rate", "grad_norm") and isinstance(v, (int, float))}
+            if values:
+                tracker.log_metrics(values, step=int(state.global_step))
+
+    return _TrackerCallback()
+
+
 def finetune(
     base_model: str | Path,
     rows: list[dict[str, Any]],
@@ -145,8 +159,14 @@ def finetune(
     settings: FinetuneSettings,
     *,
     progress: bool = True,
+    logger: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune ``base_model`` on ``rows``; save the result to ``out_dir/checkpoint``; return stats.
+
+    ``logger``: the ``logger`` config node (prover/tracking.py); the Trainer's loss and learning rate
+    go to that tracker through a ``TrainerCallback``, so the logger group's settings (folders, offline
+    mode, store) apply here as in every other app. The Trainer's own ``report_to`` integrations stay
+    off: they would read other settings (environment variables) and log to other places.
 
     Skips (and returns the saved stats) when ``out_dir/checkpoint`` was already trained on the
     same rows, settings and base model. Resumes from the Trainer's last checkpoint otherwise.
@@ -189,6 +209,13 @@ def finetune(
                 task_type="CAUSAL_LM",
             ),
         )
+    from prover.tracking import TrackerError, open_tracker
+
+    try:
+        tracker = open_tracker(logger, run_dir=out_dir, run_name=f"finetune-{out_dir.name}")
+    except TrackerError as e:
+        raise FinetuneError(f"finetune: {e}") from None
+    tracker.log_config({"base_model": base, "rows": len(rows), "settings": asdict(settings)})
     dataset = _SFTDataset(rows, tokenizer, settings)
     trainer_dir = out_dir / "trainer"
     args = TrainingArguments(
@@ -204,7 +231,7 @@ def finetune(
         save_steps=settings.save_steps,
         save_total_limit=1,
         save_only_model=False,
-        report_to=[],
+        report_to=[],  # tracking goes through _TrackerCallback (see the docstring)
         seed=settings.seed,
         use_cpu=not torch.cuda.is_available(),
         disable_tqdm=not progress,
@@ -216,13 +243,16 @@ def finetune(
         args=args,
         train_dataset=dataset,
         data_collator=_collator(tokenizer.pad_token_id),
+        callbacks=[_tracker_callback(tracker)],
     )
     if not progress:
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
     resume = any(trainer_dir.glob("checkpoint-*")) if trainer_dir.exists() else False
-    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    with tracker:
+        result = trainer.train(resume_from_checkpoint=True if resume else None)
+        tracker.log_summary({"train_loss": float(result.training_loss), "steps": int(result.global_step)})
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     final = trainer.model
     if settings.lora:

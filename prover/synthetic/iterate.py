@@ -27,6 +27,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from prover.config import to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Completion, Generator, Prompt, SamplingParams
 from prover.search.base import Budget, Strategy
@@ -214,7 +215,8 @@ async def arun_rounds(
                 stats["finetune"] = {"skipped": "no local base model to fine-tune (set finetune.base_model)"}
             else:
                 stats["finetune"] = await asyncio.to_thread(
-                    finetune, base, accumulated, round_dir, settings, progress=progress
+                    finetune, base, accumulated, round_dir, settings, progress=progress,
+                    logger=to_container(cfg.get("logger")),
                 )
         else:
             stats["finetune"] = {"skipped": "disabled" if not settings.enabled else "no verified data yet"}

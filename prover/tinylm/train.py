@@ -34,7 +34,8 @@ STATE_FILE = "state.pt"
 CONFIG_FILE = "train_config.yaml"
 METRICS_FILE = "metrics.json"
 #: Config keys that do not change the trained weights, so a rerun may differ in them.
-NON_TRAINING_KEYS = ("out_dir", "eval", "deterministic_algorithms", "train.stop_after", "train.checkpoint_every", "train.log_every")
+NON_TRAINING_KEYS = ("out_dir", "eval", "deterministic_algorithms", "train.stop_after", "train.checkpoint_every", "train.log_every",
+                     "logger")
 
 
 class TrainConfigError(ValueError):
@@ -299,7 +300,14 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
         return out
 
     seed, tr, cc = int(cfg["seed"]), cfg["train"], cfg["corpus"]
-    with deterministic_torch(int(cfg.get("threads", 1)), bool(cfg.get("deterministic_algorithms", True))):
+    from prover.tracking import TrackerError, open_tracker
+
+    try:  # the logger group (prover/tracking.py): loss and learning rate as training goes
+        tracker = open_tracker(cfg.get("logger"), run_dir=out, run_name=out.name)
+    except TrackerError as e:
+        raise TrainConfigError(str(e)) from None
+    tracker.log_config(cfg)
+    with tracker, deterministic_torch(int(cfg.get("threads", 1)), bool(cfg.get("deterministic_algorithms", True))):
         corpus = build_corpus(
             n_train=int(cc["train"]), n_heldout=int(cc["heldout"]), n_corrector=int(cc["corrector"]),
             n_corrector_heldout=int(cc.get("corrector_heldout", 0)), seed=seed,
@@ -352,6 +360,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             if step % int(tr["log_every"]) == 0 or step == steps - 1:
                 curve.append([step, round(loss.item(), 4)])
                 bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.1e}")
+                tracker.log_metrics({"train/loss": loss.item(), "train/learning_rate": lr}, step=step)
             done = step + 1
             if done % every == 0 or done == stop_at:
                 _save_state(out, model, opt, done, {"seconds": seconds + time.perf_counter() - t0, "curve": curve})
@@ -382,6 +391,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             "loss_curve": curve,
             "eval": results,
         }
+        tracker.log_summary({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
     tmp = out / (METRICS_FILE + ".tmp")
     tmp.write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
     os.replace(tmp, out / METRICS_FILE)
