@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from autoformalize.abstain_eval import DEFAULT_LABELLED, LabelledError, abstain_report, load_labelled
 from autoformalize.declarations import Declaration, DeclarationError, load_declarations
 from autoformalize.formalizer import FormalizationItem, FormalizationResult, Formalizer, ItemError
-from autoformalize.herald_eval import HeraldEvalError, herald_summary, minif2f_items
+from autoformalize.herald_eval import HeraldEvalError, check_ks, herald_summary, minif2f_items
 from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl, translation_order
 from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars, template_path
 from autoformalize.retrieval import RetrievalError
@@ -118,7 +118,11 @@ def load_items(cfg: DictConfig) -> list[FormalizationItem]:
     if mode == "herald_eval":
         h = cfg.get("herald_eval") or {}
         if not h.get("input"):
-            raise FormalizeConfigError("mode=herald_eval needs herald_eval.input=<minif2f.jsonl>")
+            raise FormalizeConfigError(
+                "mode=herald_eval needs herald_eval.input=<minif2f.jsonl>: DeepSeek-Prover-V1.5's "
+                "datasets/minif2f.jsonl (with informal_prefix); docs/autoformalize.md gives the pinned download command"
+            )
+        check_ks(h.get("ks"), int(cfg.n))
         items = minif2f_items(str(h["input"]), split=h.get("split"), limit=limit)
     else:
         if mode == "abstain_eval":
@@ -194,6 +198,11 @@ async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, veri
             from prover.lean.factory import build_verifier
 
             verifier = build_verifier(cfg.lean)  # a missing Lean is reported before a model loads
+            from prover.lean.selftest import record_in_manifest, start_checks
+
+            # Mathlib on a Lean-core REPL, or Lean disagreeing with the smoke self-check: stop before judging
+            headers = [cfg.get("header"), *(getattr(x, "header", None) for x in items)]
+            record_in_manifest(run_dir, await start_checks(verifier, to_container(cfg.get("lean")), headers=headers))
         if generator is None:
             from prover.llm.factory import build_generator
 
@@ -217,7 +226,7 @@ async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, veri
               f"(abstained {summary['abstained']}; {written} new) -> {run_dir / RESULTS}")
         if cfg.mode == "herald_eval":
             h = cfg.get("herald_eval") or {}
-            ks = [int(k) for k in (h.get("ks") or [1]) if int(k) <= int(cfg.n)] or [1]
+            ks = check_ks(h.get("ks"), int(cfg.n))
             report = herald_summary(results, threshold=float(cfg.threshold), ks=ks)
             (run_dir / "herald_eval.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
             print(json.dumps({k: v for k, v in report.items() if k != "note"}, indent=2))

@@ -62,3 +62,20 @@ async def test_real_lean_timeout_kills_and_the_pool_recovers() -> None:
         await pool.aclose()
     assert slow.status == "timeout", slow.reason
     assert after.status == "proved", after.reason
+
+
+async def test_real_lean_agrees_with_the_acceptance_suite() -> None:
+    """`proofforge-lean selftest` for real: every case gets its expected verdict (Mathlib ones skipped on core)."""
+    from prover.lean import selftest
+    from prover.lean.pool import resolve_repl_kind
+
+    try:
+        argv, cwd, core_only = resolve_repl_kind(None, "auto")
+    except LeanMissingError as e:
+        pytest.skip(f"needs a Lean toolchain and a built REPL: {e}")
+    pool = LeanPool(argv, cwd, workers=2, timeout=120, header_timeout=1200, core_only=core_only)
+    try:
+        report = await selftest.run_cases(pool, timeout_case_seconds=5.0, backend="local")
+    finally:
+        await pool.aclose()
+    assert report.ok, selftest.format_table(report)

@@ -1,4 +1,4 @@
-"""``proofforge-lean``: report on (``doctor``) or set up (``setup``) the Lean side.
+"""``proofforge-lean``: report on (``doctor``), set up (``setup``) or check (``selftest``) the Lean side.
 
 ``doctor`` prints the toolchain, Mathlib and REPL versions found in ``lean_project``
 (pins, manifest, and the checked-out packages' own ``lean-toolchain``) and says
@@ -109,6 +109,53 @@ def doctor(project_dir: str | None = None) -> int:
     return 1
 
 
+def selftest(overrides: list[str], *, only: str | None = None, timeout_case: float | None = None) -> int:
+    """Run the acceptance suite (:mod:`prover.lean.selftest`) on the pool ``lean=...`` overrides configure.
+
+    Prints a table (case, needs, expected, got, seconds); 0 only if every verdict that ran matched,
+    1 on a mismatch, 2 when the pool cannot start (no Lean, bad config).
+    """
+    import asyncio
+
+    from prover.config import compose
+    from prover.lean import selftest as st
+    from prover.lean.factory import build_verifier
+    from prover.lean.ray_pool import ClusterMissingError
+
+    try:
+        lean = compose("check", list(overrides)).lean
+    except Exception as e:  # Hydra's errors name the bad override
+        print(f"proofforge-lean selftest: {e}")
+        return 2
+    backend = str(lean.get("backend", "local"))
+    if backend == "replay":
+        print(f"proofforge-lean selftest: {st.REPLAY_NOTE}.")
+        return 2
+    cases = [c for c in st.CASES if only is None or c.needs == only]
+    try:
+        verifier = build_verifier(lean)
+    except (LeanMissingError, ClusterMissingError, ValueError) as e:
+        print(f"proofforge-lean selftest: {e}")
+        return 2
+
+    async def go() -> st.SelftestReport:
+        try:
+            return await st.run_cases(verifier, cases, backend=backend,
+                                      timeout_case_seconds=timeout_case or st.TIMEOUT_CASE_SECONDS)
+        finally:
+            await verifier.aclose()
+
+    try:
+        report = asyncio.run(go())
+    except LeanMissingError as e:
+        print(f"proofforge-lean selftest: {e}")
+        return 2
+    print(st.format_table(report))
+    if backend == "scripted":
+        print("note: lean=scripted is the REPL double: this checks ProofForge's code path, not a real Lean.")
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="proofforge-lean", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,9 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     kind.add_argument("--mathlib", action="store_true", help="also fetch Mathlib and build lean_project")
     kind.add_argument("--core", action="store_true", help="only the standalone Lean-core REPL (the default)")
     s.add_argument("--project", default=None)
+    t = sub.add_parser("selftest", help="run the acceptance suite on the configured pool (exit 0 if all match)")
+    t.add_argument("overrides", nargs="*", help="config overrides, e.g. lean=scripted lean.workers=4")
+    t.add_argument("--only", choices=("core", "mathlib"), default=None, help="run only these cases")
+    t.add_argument("--timeout-case", type=float, default=None,
+                   help="seconds for the timeout case (default: 5)")
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return doctor(args.project)
+    if args.command == "selftest":
+        return selftest(args.overrides, only=args.only, timeout_case=args.timeout_case)
     from prover.lean.setup import ensure_lean
 
     try:

@@ -67,6 +67,7 @@ def build_verifier(cfg: Any) -> Verifier:
         mathlib = mathlib if mathlib == "auto" else bool(mathlib)
         return LeanPool(project_dir=node.get("project_dir"), mathlib=mathlib, **kwargs)
     if backend == "scripted":
+        from prover.lean.selftest import scripted_rules
         from prover.lean.testing import scripted_verifier
 
         rules = node.get("rules") or []
@@ -75,7 +76,10 @@ def build_verifier(cfg: Any) -> Verifier:
         if not isinstance(rules, list):
             raise ValueError("lean.rules: expected a list of rule objects for the scripted backend")
         kwargs.setdefault("workers", 1)
-        return scripted_verifier(list(rules), **kwargs)
+        # The acceptance suite's rules go first: they match only its own `selftest_*` theorems, and
+        # let the self-check (proofforge-lean selftest, the smoke at pool start) run on this double.
+        rules = scripted_rules() + list(rules)
+        return scripted_verifier(rules, core_only=bool(node.get("core_only", False)), **kwargs)
     if backend == "replay":
         from prover.lean.testing import TRANSCRIPTS_DIR, replay_verifier
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 from prover.lean import policy, verdict
 from prover.lean.base import Verifier
 from prover.lean.header import Split, shift_messages, shift_sorries, split_header
+from prover.lean.project import LeanMissingError
 from prover.lean.repl import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MEMORY_LIMIT_GB,
@@ -75,18 +77,71 @@ async def _shutdown(rt: _Runtime, loop: asyncio.AbstractEventLoop) -> None:
 def resolve_repl(project_dir: str | os.PathLike[str] | None, mathlib: bool | str = "auto") -> tuple[list[str], Path]:
     """argv and folder of the real REPL. ``mathlib="auto"``: the Mathlib project's REPL if built,
     else the standalone Lean-core REPL; raises the Mathlib variant's ``LeanMissingError`` if neither is."""
+    argv, cwd, _ = resolve_repl_kind(project_dir, mathlib)
+    return argv, cwd
+
+
+def resolve_repl_kind(
+    project_dir: str | os.PathLike[str] | None, mathlib: bool | str = "auto"
+) -> tuple[list[str], Path, bool]:
+    """:func:`resolve_repl` plus whether the REPL found is the Lean-core one (no Mathlib)."""
     from prover.lean.project import LeanMissingError, repl_command
 
     project = Path(project_dir) if project_dir else None
     if mathlib != "auto":
-        return repl_command(project, mathlib=bool(mathlib))
+        argv, cwd = repl_command(project, mathlib=bool(mathlib))
+        return argv, cwd, not bool(mathlib)
     try:
-        return repl_command(project, mathlib=True)
+        argv, cwd = repl_command(project, mathlib=True)
+        return argv, cwd, False
     except LeanMissingError as first:
         try:
-            return repl_command(project, mathlib=False)
+            argv, cwd = repl_command(project, mathlib=False)
+            return argv, cwd, True
         except LeanMissingError:
             raise first from None
+
+
+#: Module roots a Lean-core REPL has (the toolchain's own packages); any other import needs Lake packages.
+CORE_MODULE_ROOTS = frozenset({"Init", "Std", "Lean", "Lake"})
+_IMPORT_LINE = re.compile(r"^\s*import\s+(?P<mods>[^\n]*)", re.MULTILINE)
+
+
+def non_core_imports(header: str | None) -> list[str]:
+    """The modules ``header`` imports that a Lean-core REPL does not have (``Mathlib``, ``Aesop``...)."""
+    if not header:
+        return []
+    found: list[str] = []
+    for m in _IMPORT_LINE.finditer(header):  # as written (split_header may normalise module names)
+        for mod in m.group("mods").split():
+            if mod.startswith(("--", "/-")):
+                break  # a trailing comment
+            if mod.split(".")[0].strip("«»") not in CORE_MODULE_ROOTS and mod not in found:
+                found.append(mod)
+    return found
+
+
+class MathlibMissingError(LeanMissingError):
+    """A candidate imports Mathlib (or another Lake package) while only the Lean-core REPL is built."""
+
+
+def mathlib_missing(modules: Sequence[str]) -> MathlibMissingError:
+    shown = ", ".join(modules[:3]) + (" ..." if len(modules) > 3 else "")
+    return MathlibMissingError(
+        f"a candidate imports {shown}, but only the Lean-core REPL is built (lean.mathlib: auto found no "
+        "Mathlib REPL): run `proofforge-lean setup --mathlib` to build lean_project with Mathlib, "
+        "then rerun; nothing was judged."
+    )
+
+
+def require_mathlib_for(verifier: Any, headers: Iterable[str | None]) -> None:
+    """Raise :class:`MathlibMissingError` if ``verifier`` is Lean-core only and a header imports more."""
+    if not getattr(verifier, "core_only", False):
+        return
+    for header in headers:
+        mods = non_core_imports(header)
+        if mods:
+            raise mathlib_missing(mods)
 
 
 def default_workers() -> int:
@@ -156,10 +211,14 @@ class LeanPool(Verifier):
         allowed_axioms: Sequence[str] | frozenset[str] = verdict.ALLOWED_AXIOMS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         process_env: dict[str, str] | None = None,
+        core_only: bool = False,
     ) -> None:
         if argv is None:
-            argv, found_cwd = resolve_repl(project_dir, mathlib)
+            argv, found_cwd, core_only = resolve_repl_kind(project_dir, mathlib)
             cwd = cwd or found_cwd
+        #: The REPL is the standalone Lean-core one: a candidate importing Mathlib is a setup error
+        #: (:class:`MathlibMissingError`), not a "header error" verdict.
+        self.core_only = bool(core_only)
         self.argv = list(argv)
         self.cwd = str(cwd) if cwd is not None else None
         self.max_workers = max(1, int(workers) if workers else default_workers())
@@ -360,6 +419,8 @@ class LeanPool(Verifier):
         t0 = time.monotonic()
         try:
             v = await self._verify(candidate)
+        except LeanMissingError:
+            raise  # a setup error (MathlibMissingError) stops the run; it says nothing about the candidate
         except Exception as e:  # never raise for a bad candidate
             v = Verdict("crashed", reason=f"verifier error: {type(e).__name__}: {e}")
         v.seconds = time.monotonic() - t0
@@ -377,6 +438,8 @@ class LeanPool(Verifier):
         if refusal:
             return Verdict("rejected", reason=refusal)
         split = split_header(c.code)
+        if self.core_only:
+            require_mathlib_for(self, [split.header])
         target = policy.target_theorem(c.code, c.statement)
         try:
             return await self._run(split, target)
@@ -452,6 +515,7 @@ class LeanPool(Verifier):
         found this way must be re-checked with :meth:`verify`.
         """
         split = split_header(header)
+        require_mathlib_for(self, [split.header])
         try:
             w = await self._call(self._acquire(split.header))
         except HeaderFailed as e:

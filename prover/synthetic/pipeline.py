@@ -184,6 +184,16 @@ async def arun_synth(
         from prover.lean.factory import build_verifier
 
         verifier = build_verifier(cfg.lean)
+    from prover.lean.selftest import record_in_manifest, start_checks
+
+    try:  # Mathlib on a Lean-core REPL, or Lean disagreeing with the smoke self-check: stop before judging
+        checked = await start_checks(verifier, to_container(cfg.get("lean")), headers=[cfg.get("header")],
+                                     injected=not own_verifier)
+    except BaseException:
+        if own_verifier:
+            await verifier.aclose()
+        raise
+    record_in_manifest(out, checked)
     base_gen: Generator = generator or LazyGenerator(lambda: _build_generator(cfg, None), "base")
     built: list[Generator] = [] if generator else [base_gen]
 
