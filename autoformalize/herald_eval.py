@@ -41,13 +41,22 @@ def informal_from_prefix(prefix: str) -> str:
 def minif2f_items(path: str | Path, *, split: str | None = "test", limit: int | None = None
                   ) -> list[FormalizationItem]:
     """Items from DeepSeek-Prover's ``minif2f.jsonl`` (``informal_prefix``) or any JSONL with
-    ``informal_statement``; ``split`` None keeps every split."""
+    ``informal_statement``; ``split`` None keeps every split.
+
+    A row without a ``split`` field while a split is asked for is an error, not a row kept: that
+    file is not miniF2F, and keeping every row would report "split=test" numbers for all of it.
+    """
     p = Path(path).expanduser()
     if not p.is_file():
         raise HeraldEvalError(f"benchmark file {p} does not exist (set herald_eval.input=<minif2f.jsonl>)")
     items = []
     for i, row in json_lines(p, HeraldEvalError):
-        if split and row.get("split") not in (None, split):
+        if split and row.get("split") is None:
+            raise HeraldEvalError(
+                f"{p}:{i}: no `split` field, so herald_eval.split={split} cannot pick rows (not miniF2F's "
+                "minif2f.jsonl?); set herald_eval.split=null to use every row"
+            )
+        if split and row.get("split") != split:
             continue
         text = row.get("informal_statement") or informal_from_prefix(str(row.get("informal_prefix", "")))
         if not text:
@@ -59,6 +68,20 @@ def minif2f_items(path: str | Path, *, split: str | None = "test", limit: int | 
     if not items:
         raise HeraldEvalError(f"{p}: no rows for split {split!r}")
     return items
+
+
+def check_ks(ks: Sequence[Any] | None, n: int) -> list[int]:
+    """``herald_eval.ks`` as integers, each in 1..n (pass@k needs k of the n samples), or an error naming it."""
+    out = []
+    for k in ks or [1]:
+        try:
+            k = int(k)
+        except (TypeError, ValueError):
+            raise HeraldEvalError(f"herald_eval.ks: {k!r} is not an integer") from None
+        if not 1 <= k <= n:
+            raise HeraldEvalError(f"herald_eval.ks: k={k} needs 1 <= k <= n={n} samples; drop it or raise n")
+        out.append(k)
+    return out
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

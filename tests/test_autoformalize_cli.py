@@ -14,7 +14,7 @@ import pytest
 from autoformalize.abstain_eval import DEFAULT_LABELLED, abstain_report, load_labelled, statements_match
 from autoformalize.cli import FormalizeConfigError, run_formalize
 from autoformalize.formalizer import FormalizationResult
-from autoformalize.herald_eval import herald_summary, informal_from_prefix, pass_at_k
+from autoformalize.herald_eval import HeraldEvalError, herald_summary, informal_from_prefix, pass_at_k
 from prover.config import REPO_ROOT, compose
 from prover.lean.testing import scripted_verifier
 from prover.llm.testing import ScriptedGenerator
@@ -208,18 +208,32 @@ def test_a_run_that_answers_nothing_has_no_precision_rather_than_zero() -> None:
 def test_herald_eval_on_minif2f(tmp_path, pool) -> None:
     run = run_formalize(
         _cfg(tmp_path, "mode=herald_eval", f"herald_eval.input={MINIF2F}", "limit=3", "n=2",
-             "herald_eval.ks=[1,2,8]"),
+             "herald_eval.ks=[1,2]"),
         generator=ScriptedGenerator(script), verifier=pool)
     rep = json.loads((run / "herald_eval.json").read_text())
     assert rep["problems"] == 3 and rep["samples_per_problem"] == 2
     assert rep["typecheck_rate"] == 1.0 and rep["judged_faithful_rate"] == 1.0
-    assert set(rep["pass_at_k_faithful"]) == {"1", "2"}  # k > n is dropped
+    assert set(rep["pass_at_k_faithful"]) == {"1", "2"}
     assert "no proofs attempted" in rep["note"]
     rows = read_jsonl(run / "results.jsonl")
     test_rows = [json.loads(x) for x in MINIF2F.read_text().splitlines() if '"split": "test"' in x]
     assert [r["id"] for r in rows] == [t["name"] for t in test_rows[:3]]  # split=test by default
     assert rows[0]["informal"] == informal_from_prefix(test_rows[0]["informal_prefix"])
     assert rows[0]["header"] == test_rows[0]["header"]
+
+
+def test_herald_eval_refuses_k_above_n_a_file_without_splits_and_names_the_input(tmp_path) -> None:
+    with pytest.raises(HeraldEvalError, match=r"herald_eval.ks: k=8 needs 1 <= k <= n=2"):
+        run_formalize(_cfg(tmp_path / "a", "mode=herald_eval", f"herald_eval.input={MINIF2F}", "n=2",
+                           "herald_eval.ks=[1,8]"), generator=ScriptedGenerator(script))
+    # a labelled set is not miniF2F: split=test must not silently keep all of it
+    with pytest.raises(HeraldEvalError, match=r"labelled.jsonl:1: no `split` field.*herald_eval.split=null"):
+        run_formalize(_cfg(tmp_path / "b", "mode=herald_eval", f"herald_eval.input={DEFAULT_LABELLED}", "n=2",
+                           "herald_eval.ks=[1]"),
+                      generator=ScriptedGenerator(script))
+    with pytest.raises(FormalizeConfigError, match=r"herald_eval.input=<minif2f.jsonl>.*docs/autoformalize.md"):
+        run_formalize(_cfg(tmp_path / "c", "mode=herald_eval", "herald_eval.ks=[1]"), generator=ScriptedGenerator(script))
+    assert "herald_eval.input=minif2f.jsonl" in (REPO_ROOT / "README.md").read_text()  # the README shows it
 
 
 def test_pass_at_k_and_summary_counts() -> None:
