@@ -8,11 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
 from prover.config import compose, to_container
 from prover.llm.errors import BackendUnavailable
-from prover.llm.random_model import build_random_llama
 from prover.serving.cli import ServeConfigError, serve
 from prover.serving.vllm_launch import argv_from_config, build_vllm_argv, vllm_executable
 
@@ -60,15 +58,18 @@ def test_cli_without_vllm_exits_with_the_message(tmp_path):
     assert (tmp_path / "config.yaml").exists()
 
 
-def test_dry_run_builds_the_hf_server_and_saves_its_config(tmp_path, monkeypatch, capsys):
-    model = build_random_llama(tmp_path / "model")
+def test_dry_run_says_what_it_would_serve_in_one_line_and_starts_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    cfg = compose("serve", [f"model.path={model}", "model.attn_implementation=sdpa", "dry_run=true", "port=8123"])
+    # the model folder does not exist: a dry run that loaded it would raise GeneratorError
+    cfg = compose("serve", ["model.path=/no/such/ckpt", "model.attn_implementation=sdpa", "dry_run=true", "port=8123"])
     assert serve(cfg) == 0
-    out = capsys.readouterr().out
-    assert "Serving tiny at http://127.0.0.1:8123/v1" in out and "attention: sdpa" in out
-    saved = OmegaConf.load(tmp_path / "config.yaml")
-    assert saved.model.path == str(model) and saved.port == 8123
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("dry run: would serve tiny (/no/such/ckpt) with the built-in server")
+    assert "http://127.0.0.1:8123/v1" in out[0] and "attention: sdpa" in out[0] and "Serving" not in out[0]
+    assert not (tmp_path / "config.yaml").exists()
+    assert serve(compose("serve", ["backend=vllm", "model=deepseek_prover_v15_rl", "dry_run=true"])) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("dry run: would run vllm serve deepseek-ai/DeepSeek-Prover-V1.5-RL")
 
 
 @pytest.mark.parametrize(

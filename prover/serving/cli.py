@@ -8,6 +8,7 @@ LeanAttention as vLLM's CUSTOM attention backend. Either way clients use
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -63,11 +64,17 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def serve(cfg: DictConfig) -> int:
-    """Start the server the config describes; return a process exit code."""
+    """Start the server the config describes; return a process exit code.
+
+    ``dry_run=true`` checks the config, prints one line saying what would run (the ``vllm serve``
+    command, or the built-in server's model, address and settings) and starts, loads and writes nothing.
+    """
     _check_numbers(cfg)
+    dry = bool(cfg.get("dry_run"))
     out = run_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    if not dry:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     model = dict(to_container(cfg.model) or {})
     backend = str(cfg.get("backend", "hf"))
     host, port = str(cfg.get("host", "127.0.0.1")), int(cfg.get("port", 8000))
@@ -81,18 +88,27 @@ def serve(cfg: DictConfig) -> int:
         from prover.llm.factory import resolve_model_path
         from prover.serving.vllm_launch import argv_from_config, launch, vllm_executable
 
-        exe = None if cfg.get("dry_run") else vllm_executable()  # fail before any slow model work
+        exe = None if dry else vllm_executable()  # fail before any slow model work
         argv = argv_from_config(dict(to_container(cfg)), model, resolve_model_path(model))
+        if dry:
+            print(f"dry run: would run {shlex.join(argv)}")
+            return 0
         if exe:
             argv[0] = exe
         print(" ".join(argv))
         print(f"Serving {name} with vLLM at http://{host}:{port}/v1")
-        return 0 if cfg.get("dry_run") else launch(argv)
+        return launch(argv)
     if backend != "hf":
         raise GeneratorError(f"unknown serve backend {backend!r}: use backend=hf (built-in) or backend=vllm")
 
-    if not cfg.get("dry_run"):
-        _check_port_free(host, port)  # before loading the model, which can take minutes
+    if dry:
+        where = model.get("path") or ("the tiny model (trained on first use)" if model.get("name", "tiny") == "tiny"
+                                      else model.get("name"))
+        print(f"dry run: would serve {name} ({where}) with the built-in server at http://{host}:{port}/v1 "
+              f"(attention: {model.get('attn_implementation') or 'default'}; batches of up to "
+              f"{cfg.get('max_batch_size', 16)} sequences); nothing started")
+        return 0
+    _check_port_free(host, port)  # before loading the model, which can take minutes
     import uvicorn
 
     from prover.llm.factory import build_generator
@@ -112,8 +128,6 @@ def serve(cfg: DictConfig) -> int:
         f"sequences; request log: {out / 'requests.jsonl'})",
         flush=True,
     )
-    if cfg.get("dry_run"):
-        return 0
     uvicorn.run(app, host=host, port=port, log_level=str(cfg.get("log_level", "info")))
     return 0
 
