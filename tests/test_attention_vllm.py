@@ -1,6 +1,6 @@
 """The vLLM backend's vLLM-free half: a simulated vLLM step (decodes first, then a fresh and a chunked prefill,
 plus a padding token) through write_kv_cache + LeanAttention decode + SDPA prefill over a scattered paged cache,
-against dense causal attention; and the plugin's one-sentence failure without vLLM."""
+against dense causal attention; and the plugin's one warning without vLLM."""
 
 from __future__ import annotations
 
@@ -200,10 +200,10 @@ def test_plugin_registers_custom_backend_and_backend_runs_a_decode_step(fake_vll
         torch.testing.assert_close(output[r].view(H_Q, D).double(), truth, atol=2e-5, rtol=1e-4)
 
 
-def test_register_without_vllm_says_what_to_install(monkeypatch):
+def test_register_without_vllm_warns_and_never_raises(monkeypatch, caplog):
+    # vLLM calls general plugins without a try/except: the plugin must never raise (tests/test_vllm_plugin.py)
     from prover.attention.vllm_plugin import register
 
     monkeypatch.setitem(sys.modules, "vllm", None)  # as if vLLM were not installed
-    with pytest.raises(RuntimeError) as err:
-        register()
-    assert str(err.value) == "vLLM is not installed: pip install 'proofforge[vllm]'"
+    assert register() is None
+    assert "vLLM is not installed (pip install 'proofforge[vllm]')" in caplog.text

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import torch
 
-try:  # vLLM >= 0.14 layout
+try:  # since the attention restructure (vllm PR #31916): vllm/v1/attention/backend.py
     from vllm.v1.attention.backend import (
         AttentionBackend,
         AttentionCGSupport,
@@ -21,7 +21,7 @@ try:  # vLLM >= 0.14 layout
         AttentionType,
         CommonAttentionMetadata,
     )
-except ImportError:  # older v1 layout (0.11-0.13)
+except ImportError:  # just before it (vllm/attention/backends/abstract.py); older vLLMs are refused by the plugin
     from vllm.attention.backends.abstract import AttentionBackend, AttentionImpl, AttentionType
     from vllm.v1.attention.backends.utils import (
         AttentionCGSupport,
@@ -43,6 +43,9 @@ class LeanAttentionBackend(AttentionBackend):
     accept_output_buffer: bool = True
     forward_includes_kv_cache_update: bool = True
     supported_dtypes: ClassVar[list[torch.dtype]] = [torch.float16, torch.bfloat16, torch.float32]
+    # Only the model's own dtype in the cache: LeanAttentionImpl refuses any other kv_cache_dtype. vLLM's default
+    # list (vllm/v1/attention/backend.py) also admits "float16"/"bfloat16", which the selector would then accept.
+    supported_kv_cache_dtypes: ClassVar[list[str]] = ["auto"]
 
     @staticmethod
     def get_name() -> str:
