@@ -1,7 +1,10 @@
 """Run the server on a loopback port in a background thread (tests, benchmarks, notebooks).
 
 Why a socket bound here: binding ``127.0.0.1:0`` before uvicorn starts gives a free port with
-no race between choosing it and listening on it.
+no race between choosing it and listening on it. It is created with ``IPPROTO_TCP`` explicitly:
+asyncio only sets ``TCP_NODELAY`` on sockets whose ``proto`` says TCP (CPython
+``Lib/asyncio/base_events.py``, ``_set_nodelay``), and without it every response whose headers
+and body are written separately waits ~40 ms for the client's delayed ACK (Nagle).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ class BackgroundServer:
     """``with BackgroundServer(app) as url: ...`` serves ``app`` at ``url`` until the block ends."""
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", *, start_timeout: float = 30.0) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, 0))
         self.host, self.port = self.sock.getsockname()[:2]

@@ -144,6 +144,8 @@ async def _verify(request: Request, candidates: list[Candidate], timeout: float,
 
 
 def _log(route: str, results: list[Checked], t0: float) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
     counts = Counter(r.verdict.status for r in results)
     hits = sum(r.cached for r in results)
     log.info("%s: %d candidates (%s; %d cached) in %.3f s", route, len(results),
@@ -167,8 +169,8 @@ async def api_check(request: Request) -> Any:
                             origin={"via": "api/check", "snippet": s.id}) for s in body.snippets]
     results = await _verify(request, candidates, timeout, body.reuse)
     _log("/api/check", results, t0)
-    return {"results": [kimina_result(r.verdict, s.id, timeout, cached=r.cached)
-                        for s, r in zip(body.snippets, results, strict=True)]}
+    return JSONResponse({"results": [kimina_result(r.verdict, s.id, timeout, cached=r.cached)
+                                     for s, r in zip(body.snippets, results, strict=True)]})
 
 
 @router.post("/verify")
@@ -188,8 +190,8 @@ async def verify_backward(request: Request) -> Any:
                   for i, c in zip(ids, body.codes, strict=True)]
     results = await _verify(request, candidates, timeout, not body.disable_cache)
     _log("/verify", results, t0)
-    return {"results": [backward_result(kimina_result(r.verdict, i, timeout, cached=r.cached))
-                        for i, r in zip(ids, results, strict=True)]}
+    return JSONResponse({"results": [backward_result(kimina_result(r.verdict, i, timeout, cached=r.cached))
+                                     for i, r in zip(ids, results, strict=True)]})
 
 
 _CANDIDATE_TYPES: dict[str, tuple[type, ...]] = {
@@ -220,7 +222,7 @@ async def verify_native(request: Request) -> Any:
     service: LeanService = request.app.state.service
     results = await _verify(request, candidates, service.request_timeout(body.timeout), body.use_cache)
     _log("/v1/verify", results, t0)
-    return {"verdicts": [r.verdict.to_dict() for r in results], "cached": [r.cached for r in results]}
+    return JSONResponse({"verdicts": [r.verdict.to_dict() for r in results], "cached": [r.cached for r in results]})
 
 
 @router.get("/health")
@@ -228,7 +230,7 @@ async def verify_native(request: Request) -> Any:
 @router.get("/", include_in_schema=False)
 async def health(request: Request) -> Any:
     """Unauthenticated liveness: workers alive, queue depth, verdict counts, uptime (kimina: ``{"status": "ok"}``)."""
-    return request.app.state.service.health()
+    return JSONResponse(request.app.state.service.health())
 
 
 @router.get("/metrics")

@@ -51,7 +51,8 @@ class LeanService:
     async def verify(self, candidates: Sequence[Candidate], timeout: float, *, use_cache: bool = True) -> list[Checked]:
         """One result per candidate, in order. Raises ``Busy``/``TooLarge`` before any work starts."""
         out: list[Checked | None] = [None] * len(candidates)
-        keys = [self.cache.key(c) for c in candidates]
+        use_cache = use_cache and self.cache.size > 0
+        keys = [self.cache.key(c) if use_cache else "" for c in candidates]
         todo: list[int] = []
         for i, c in enumerate(candidates):
             hit = self.cache.get(keys[i], c) if use_cache else None
@@ -59,7 +60,7 @@ class LeanService:
                 self.metrics.cache_hits.inc()
                 out[i] = Checked(hit, True)
             else:
-                if use_cache and self.cache.size:
+                if use_cache:
                     self.metrics.cache_misses.inc()
                 todo.append(i)
         if todo:
@@ -70,7 +71,8 @@ class LeanService:
                 finally:
                     self.metrics.queue_depth.set(self.admission.pending - len(todo))
             for i, v in zip(todo, verdicts, strict=True):
-                self.cache.put(keys[i], v)
+                if use_cache:
+                    self.cache.put(keys[i], v)
                 out[i] = Checked(v, False)
         for r in out:
             assert r is not None
