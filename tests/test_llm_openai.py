@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from fastapi import FastAPI, Request
@@ -23,6 +24,8 @@ class Script:
         self.delay = 0.0  # seconds each completion request is held, so concurrent ones overlap
         self.in_flight = 0
         self.peak = 0  # most completion requests in flight at once
+        self.headers: dict[str, str] = {"retry-after-ms": "1"}  # sent with every scripted failure
+        self.times: list[float] = []  # when each completion request arrived (monotonic seconds)
 
 
 def _choice_text(body: dict, i: int) -> str:
@@ -36,8 +39,9 @@ def make_app(script: Script) -> FastAPI:
         queue = script.failures.get(path) or []
         if queue:
             status = queue.pop(0)
+            # a short server-directed wait keeps the client's retries fast (it honours retry-after-ms)
             return JSONResponse({"error": {"message": f"scripted {status}", "type": "x", "param": None,
-                                           "code": None}}, status_code=status)
+                                           "code": None}}, status_code=status, headers=script.headers)
         return None
 
     @app.get("/v1/models")
@@ -49,6 +53,7 @@ def make_app(script: Script) -> FastAPI:
     async def completions(req: Request):
         body = await req.json()
         script.bodies.append(("completions", body))
+        script.times.append(time.monotonic())
         if (r := fail("completions")) is not None:
             return r
         if script.delay:
@@ -101,11 +106,11 @@ def script(server):
     server.script.failures.clear()
     server.script.bodies.clear()
     server.script.delay, server.script.in_flight, server.script.peak = 0.0, 0, 0
+    server.script.headers, server.script.times = {"retry-after-ms": "1"}, []
     return server.script
 
 
 def client(server, **kw) -> OpenAIGenerator:
-    kw.setdefault("backoff_base", 0.001)
     kw.setdefault("model", "served-model")
     return OpenAIGenerator(server.base_url, **kw)
 
@@ -151,6 +156,26 @@ def test_retries_on_rate_limit_and_server_errors(server, script, statuses):
     assert gen.attempts == len(statuses) + 1
 
 
+@pytest.mark.parametrize("status", [429, 503])
+def test_the_clients_retries_wait_what_retry_after_says(server, script, status):
+    script.failures["completions"] = [status]
+    script.headers = {"Retry-After": "1"}  # seconds; the client's own backoff would be ~0.4-0.5 s
+    gen = client(server, max_retries=2)
+    out = gen.generate(["p"], SamplingParams())
+    assert out[0][0].text == "out0:None" and gen.attempts == 2 and len(script.times) == 2
+    # the one gap between two requests to our own server (not a speed claim): it waited the second asked for
+    assert script.times[1] - script.times[0] >= 0.95
+
+
+def test_x_should_retry_false_is_obeyed(server, script):
+    script.failures["completions"] = [503]
+    script.headers = {"x-should-retry": "false"}
+    gen = client(server, max_retries=3)
+    with pytest.raises(GeneratorError, match="HTTP 503"):
+        gen.generate(["p"], SamplingParams())
+    assert gen.attempts == 1
+
+
 def test_gives_up_after_max_retries_with_one_sentence(server, script):
     script.failures["completions"] = [500] * 5
     gen = client(server, max_retries=2)
@@ -171,7 +196,7 @@ def test_client_errors_are_not_retried(server, script):
 
 def test_down_server_error_names_the_url():
     url = f"http://127.0.0.1:{free_port()}/v1"
-    gen = OpenAIGenerator(url, model="m", max_retries=1, backoff_base=0.001)
+    gen = OpenAIGenerator(url, model="m", max_retries=1)
     with pytest.raises(GeneratorError) as e:
         gen.generate(["p"], SamplingParams())
     msg = str(e.value)

@@ -1,17 +1,19 @@
 """Backend for any OpenAI-compatible server: vLLM, SGLang, the built-in server, or a hosted API.
 
 Uses the official ``openai`` AsyncClient. Concurrency is bounded by a semaphore (one
-HTTP request per prompt, ``n`` samples each); 429, 5xx, timeouts and refused
-connections are retried with exponential backoff and jitter. The client's own retry
-loop is switched off so the policy here is the only one (and testable). When the
-server stays unreachable the error is one sentence naming the URL.
+HTTP request per prompt, ``n`` samples each). Retries are the client's own (``max_retries``):
+it retries connection errors, timeouts, 408, 409, 429 and 5xx, obeys the server's
+``x-should-retry``, and waits what ``retry-after-ms`` / ``Retry-After`` ask (up to its cap) or
+else backs off exponentially with jitter (openai-python, ``_base_client.py``:
+``_should_retry``, ``_calculate_retry_timeout``). Attempts are counted with an httpx
+``request`` event hook on the client's transport. When the server stays unreachable or keeps
+failing, the error is one sentence naming the URL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import random
 import threading
 import weakref
 from collections.abc import Sequence
@@ -62,8 +64,6 @@ class OpenAIGenerator(Generator):
         max_retries: int = 4,
         chat: bool = False,
         timeout: float = 600.0,
-        backoff_base: float = 0.5,
-        backoff_max: float = 20.0,
         system_prompt: str | None = None,
         extra_body: dict[str, Any] | None = None,
         context_length: int | None = None,
@@ -77,22 +77,25 @@ class OpenAIGenerator(Generator):
         self.max_retries = max(0, int(max_retries))
         self.chat = bool(chat)
         self.timeout = float(timeout)
-        self.backoff_base = float(backoff_base)
-        self.backoff_max = float(backoff_max)
         self.system_prompt = system_prompt
         self.extra_body = dict(extra_body or {})
         # None: ask the server once (vLLM's and proofforge-serve's /v1/models list max_model_len)
         self.context_length = int(context_length) if context_length else None
         self._asked_context = self.context_length is not None
-        self.attempts = 0  # HTTP attempts made (retries included): for logs and tests
+        self.attempts = 0  # HTTP requests sent (the client's retries included), counted by an httpx event hook
         # One client and semaphore per event loop: httpx connections belong to the loop that opened them.
         self._per_loop: weakref.WeakKeyDictionary[Any, tuple[Any, asyncio.Semaphore]] = weakref.WeakKeyDictionary()
 
     # -- clients ------------------------------------------------------------------------------
     def _new_client(self):
-        from openai import AsyncOpenAI
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
-        return AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=0, timeout=self.timeout)
+        async def count(request: Any) -> None:  # runs for every request the client sends, retries included
+            self.attempts += 1
+
+        http = DefaultAsyncHttpxClient(timeout=self.timeout, event_hooks={"request": [count]})
+        return AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=self.max_retries,
+                           timeout=self.timeout, http_client=http)
 
     def _session(self) -> tuple[Any, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
@@ -100,25 +103,21 @@ class OpenAIGenerator(Generator):
             self._per_loop[loop] = (self._new_client(), asyncio.Semaphore(self.max_concurrency))
         return self._per_loop[loop]
 
-    # -- retries ------------------------------------------------------------------------------
+    # -- errors -------------------------------------------------------------------------------
     async def _with_retries(self, call):
+        """``call()`` (the client retries it itself); its final error as one sentence naming the URL."""
         import openai
 
-        retryable = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
-        for attempt in range(self.max_retries + 1):
-            self.attempts += 1
-            try:
-                return await call()
-            except retryable as e:
-                if attempt >= self.max_retries:
-                    raise self._final_error(e) from None
-                delay = min(self.backoff_max, self.backoff_base * 2**attempt)
-                await asyncio.sleep(delay * (0.5 + random.random() / 2))
-            except openai.APIStatusError as e:
-                raise GeneratorError(
-                    f"the server at {self.base_url} rejected the request (HTTP {e.status_code}): {_status_message(e)}"
-                ) from None
-        raise AssertionError("unreachable")
+        try:
+            return await call()
+        except (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError) as e:
+            raise self._final_error(e) from None
+        except openai.APIStatusError as e:
+            if e.status_code in (408, 409):  # retried by the client like 429/5xx
+                raise self._final_error(e) from None
+            raise GeneratorError(
+                f"the server at {self.base_url} rejected the request (HTTP {e.status_code}): {_status_message(e)}"
+            ) from None
 
     def _final_error(self, e: BaseException) -> GeneratorError:
         import openai
