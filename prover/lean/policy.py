@@ -13,13 +13,19 @@ What also changes a statement's meaning without changing its text is refused:
 ``instance`` (a new ``Add ℝ`` instance is picked first), ``open ... renaming``, and
 declaring a name the statement uses. Attributes are allow-listed (:data:`SAFE_ATTRIBUTES`):
 others such as ``@[tactic]``, ``@[simproc]`` or ``@[aesop]`` register code that Lean runs.
-Text the scanner cannot read the way Lean would (a quote inside a string's ``{...}``,
-an unterminated string) is refused rather than guessed.
+Setting ``Elab.*`` or ``internal.*`` options is refused too (lean4 #7570, #8746). The text
+is read by :mod:`prover.lean.text` (Lean's scanner) and the header by
+:func:`prover.lean.header.split_header`; text Lean would reject lexically (an unterminated
+comment or string) or that could be read two ways (a quote inside a string's ``{...}``) is
+refused rather than guessed.
 """
 
 from __future__ import annotations
 
 import re
+
+from prover.lean import text as lex
+from prover.lean.header import split_header
 
 #: (pattern on comment-free code, reason). Identifier boundaries follow Lean:
 #: letters, digits, ``_``, ``'``, ``!``, ``?`` and ``.`` continue a name.
@@ -63,6 +69,10 @@ _FORBIDDEN: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![\w'!?.])builtin_\w+"), "uses a builtin-only command"),
     (re.compile(_kw("renaming")), "renames constants with `open ... renaming`"),
     (re.compile(r"set_option\s+[\w.]*skipKernel"), "switches off the kernel type checker"),
+    # repl v4.24.0 elaborates commands on one path only; these options leave it (lean4 #7570: Elab.async
+    # reorders messages and info trees; #8746: internal.* options are for Lean's own test suite)
+    (re.compile(r"set_option\s+(?:Elab|internal)\."),
+     "sets an Elab.* or internal.* option (it leaves the REPL's tested elaboration path)"),
 ]
 
 #: Attributes a candidate may use: they only tag proved lemmas or change unfolding. Any other
@@ -81,102 +91,75 @@ _ATTR_OPEN = re.compile(r"@\[|(?<![\w'!?.])attribute\s*\[")
 _CLASSICAL_INSTANCE = re.compile(
     r"(?<![\w'!?.])attribute\s*\[\s*(?:local\s+|scoped\s+)?instance\s*\](?:[ \t]+Classical\.[\w']+)+")
 
-_DECL = re.compile(
-    r"(?<![\w'!?.])(?:theorem|lemma|def|abbrev|instance|example|structure|inductive|class)\s+"
-    r"(?P<name>[^\s(:{\[⦃]+)"
-)
-_THEOREM_NAME = re.compile(r"(?<![\w'!?.])(?:theorem|lemma)\s+(?P<name>(?:«[^»]*»|[^\s(:{\[⦃«])+)")
-
-
 class _Ambiguous(ValueError):
     """Text that Lean might read differently from this scanner: refused, never guessed."""
 
 
-_CHAR_LIT = re.compile(r"'(?:\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[\\\"'nrt])|[^\\'\n])'")
-_RAW_STRING = re.compile(r'r(#*)"')
-_IDENT_CHAR = re.compile(r"[\w'!?]")
+def _fold_quoted(ident: str) -> str:
+    """``«x y».z`` -> ``x_y.z``: an escaped part read as plain identifier characters (``«#eval»`` -> ``_eval``)."""
+    return re.sub("«([^»]*)»", lambda m: re.sub(r"[^\w'!?.]", "_", m.group(1)) or "_", ident)
+
+
+def _interpolated_parts(literal: str) -> list[str]:
+    """The ``{...}`` parts of a string literal's contents, which Lean elaborates when it is interpolated."""
+    kept, depth, seg, j = [], 0, 0, 1
+    while j < len(literal) - 1:
+        d = literal[j]
+        if d == "\\":
+            j += 2
+            continue
+        if d == "{":
+            if depth == 0:
+                seg = j + 1
+            depth += 1
+        elif d == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                kept.append(literal[seg:j])
+        j += 1
+    return kept
 
 
 def _strip(code: str, *, keep_quoted: bool = False) -> str:
-    """Lean's lexical layer, enough to find code: drop comments and string contents, keep the rest.
+    """The code of ``code`` as :mod:`prover.lean.text` reads it (Lean's scanner), for pattern checks.
 
-    Handles nested ``/- -/`` comments, ``--`` comments, strings with escapes, raw strings
-    (``r"..."``, ``r#"..."#``), char literals (``'"'``, ``'\\"'``, ``'\\''``), and ``«...»``
-    identifiers (their contents become plain identifier characters, so ``«debug».x`` reads
-    ``debug.x`` and ``«#eval»`` reads ``_eval``). The ``{...}`` parts of a string are kept as
-    code, since in an interpolated string (``s!"{...}"``, ``throwError "{...}"``) they are
-    elaborated. Raises :class:`_Ambiguous` where Lean's reading could differ from ours (a quote
-    inside ``{...}`` of a string, an unterminated string or ``«``), so nothing can hide there.
-    Removed text becomes a space; newlines are kept so line structure survives.
+    Comments (doc comments included) become a space, string and char literals their empty
+    delimiters, with the ``{...}`` parts of strings kept as code (in an interpolated string,
+    ``s!"{...}"`` or ``throwError "{...}"``, they are elaborated); ``«...»`` parts of identifiers
+    become plain identifier characters (``«debug».x`` reads ``debug.x``, ``«#eval»`` ``_eval``)
+    unless ``keep_quoted``. Newlines are kept so line structure survives. Raises
+    :class:`_Ambiguous` where Lean's reading is an error or could differ from ours: a lexical
+    error (unterminated comment, string, raw string, char literal or ``«``), or a string that
+    ends elsewhere when read as interpolated (a quote inside its ``{...}``).
     """
+    sc = lex.scan(code)
+    bad = [e for e in sc.errors if "tabs" not in e.message and "carriage" not in e.message]
+    if bad:
+        raise _Ambiguous(f"{bad[0].message} at {bad[0].line}:{bad[0].column}")
+    if lex.interpolation_differs(code, sc.tokens) is not None:
+        raise _Ambiguous("a quote inside {...} of a string (interpolation)")
     out: list[str] = []
-    i, n = 0, len(code)
-    while i < n:
-        c = code[i]
-        token_start = i == 0 or not _IDENT_CHAR.match(code[i - 1])
-        if code.startswith("/-", i):
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if code.startswith("/-", i):
-                    depth, i = depth + 1, i + 2
-                elif code.startswith("-/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    if code[i] == "\n":
-                        out.append("\n")
-                    i += 1
-            out.append(" ")
-        elif code.startswith("--", i):
-            j = code.find("\n", i)
-            i = n if j < 0 else j
-            out.append(" ")
-        elif c == "«":
-            j = code.find("»", i + 1)
-            if j < 0:
-                raise _Ambiguous("an unterminated «")
-            out.append(code[i : j + 1] if keep_quoted else (re.sub(r"[^\w'!?.]", "_", code[i + 1 : j]) or "_"))
-            i = j + 1
-        elif c == "r" and token_start and _RAW_STRING.match(code, i):
-            hashes = _RAW_STRING.match(code, i).group(1)  # type: ignore[union-attr]
-            close = '"' + hashes
-            j = code.find(close, i + 2 + len(hashes))
-            if j < 0:
-                raise _Ambiguous("an unterminated raw string")
-            out.append('""' + "\n" * code.count("\n", i, j))
-            i = j + len(close)
-        elif c == '"':
-            j, depth, kept, seg = i + 1, 0, [], 0
-            while True:
-                if j >= n:
-                    raise _Ambiguous("an unterminated string literal")
-                d = code[j]
-                if d == "\\":
-                    j += 2
-                    continue
-                if d == "{":
-                    if depth == 0:
-                        seg = j + 1
-                    depth += 1
-                elif d == "}" and depth:
-                    depth -= 1
-                    if depth == 0:
-                        kept.append(code[seg:j])
-                elif d == '"':
-                    if depth:
-                        raise _Ambiguous("a quote inside {...} of a string (interpolation)")
-                    break
-                j += 1
-            out.append('"' + " ".join(kept) + '"' + "\n" * code.count("\n", i, j))
-            i = j + 1
-        elif c == "'" and token_start and _CHAR_LIT.match(code, i):
-            lit = _CHAR_LIT.match(code, i).group(0)  # type: ignore[union-attr]
-            if '"' in lit and i and not re.match(r"[\s(\[{,:=]", code[i - 1]):
-                raise _Ambiguous(f"a quote character literal right after {code[i - 1]!r}")
-            out.append("' '")
-            i += len(lit)
+    last = 0
+    for tok in sc.tokens:
+        piece = code[tok.start : tok.end]
+        if tok.kind in lex.TRIVIA:
+            rep = " " + "\n" * piece.count("\n")
+        elif tok.kind == lex.STRING:
+            parts = _interpolated_parts(piece) if piece.startswith('"') else []
+            rep = '"' + " ".join(parts) + '"' + "\n" * piece.count("\n")
+        elif tok.kind == lex.CHAR:
+            before = code[tok.start - 1] if tok.start else " "
+            if '"' in piece and not re.match(r"[\s(\[{,:=]", before):
+                # after a symbol, Lean's token table may hold a token ending in ' (∑'): then " opens a string
+                raise _Ambiguous(f"a quote character literal right after {before!r}")
+            rep = "' '"
+        elif tok.kind == lex.IDENT and "«" in piece and not keep_quoted:
+            rep = _fold_quoted(piece)
         else:
-            out.append(c)
-            i += 1
+            continue
+        out.append(code[last : tok.start] + rep)
+        last = tok.end
+    out.append(code[last:])
     return "".join(out)
 
 
@@ -192,18 +175,9 @@ def normalize_ws(text: str) -> str:
     return " ".join(text.split())
 
 
-def _names_text(code: str) -> str:
-    """Comment-free text with ``«»`` names as written (for names sent back to Lean)."""
-    try:
-        return _strip(code, keep_quoted=True)
-    except _Ambiguous:
-        return code
-
-
 def theorem_name(statement: str) -> str | None:
     """The name declared by a statement (``theorem foo ...`` -> ``foo``; ``«a b»`` kept quoted)."""
-    m = _THEOREM_NAME.search(_names_text(statement))
-    return m.group("name") if m else None
+    return lex.theorem_name(statement)
 
 
 def target_theorem(code: str, statement: str | None) -> str | None:
@@ -212,11 +186,15 @@ def target_theorem(code: str, statement: str | None) -> str | None:
         name = theorem_name(statement)
         if name:
             return name
-    names = _THEOREM_NAME.findall(_names_text(code))
+    names = lex.theorem_names(code)
     return names[-1] if names else None
 
 
-_MODULE = re.compile(r"[\w'!?.]+")
+def _declared(body: str) -> list[str]:
+    """Names declared in comment-free ``body`` (``«»`` folded as in :func:`_strip`)."""
+    return [d.name for d in lex.declarations(body) if d.name is not None]
+
+
 _NEXT_TOKEN = re.compile(r"\s*(?P<tok>[\w'!?.«]+|\S|$)")
 _COMMAND_WORDS = frozenset({
     "theorem", "lemma", "def", "abbrev", "example", "open", "set_option", "attribute", "noncomputable",
@@ -238,13 +216,9 @@ def _drop_classical_instances(body: str) -> str:
     return "".join(out) + body[last:]
 
 
-def _split_stripped(stripped: str) -> tuple[list[str], str]:
-    """(import lines, body) of comment-free text: leading blank and ``import`` lines form the header."""
-    lines = stripped.split("\n")
-    k = 0
-    while k < len(lines) and (not lines[k].strip() or lines[k].split()[0] == "import"):
-        k += 1
-    return [ln for ln in lines[:k] if ln.strip()], "\n".join(lines[k:])
+def _body(code: str) -> str:
+    """The comment-free body: what follows the header as Lean parses it (:func:`header.split_header`)."""
+    return _strip(split_header(code).body)
 
 
 def _bad_attribute(body: str) -> str | None:
@@ -303,13 +277,9 @@ def check_candidate(code: str, statement: str | None, header: str | None = None)
     if "\x00" in code:
         return "refused: contains a NUL character"
     try:
-        imports, body = _split_stripped(_strip(code))
+        body = _body(code)
     except _Ambiguous as e:
         return f"refused: {e} (the text could be read two ways)"
-    for line in imports:
-        mods = line.split()[1:]
-        if not mods or not all(_MODULE.fullmatch(m) for m in mods):
-            return f"refused: the import line {line.strip()!r} names something other than modules"
     body = _drop_classical_instances(body)
     for pattern, reason in _FORBIDDEN:
         m = pattern.search(body)
@@ -334,21 +304,20 @@ def check_candidate(code: str, statement: str | None, header: str | None = None)
     after = clean_body[clean_body.index(clean_stmt) + len(clean_stmt):].lstrip()
     if not after.startswith(":="):
         return f"refused: the statement of {name!r} is followed by something other than ':='"
-    key_match = _THEOREM_NAME.search(_strip(statement))  # the name as it reads in ``body`` («» folded)
-    key = key_match.group("name") if key_match else name
-    declared = [m.group("name") for m in _DECL.finditer(body)]
+    key = _fold_quoted(name)  # the name as it reads in ``body`` («» folded)
+    declared = _declared(body)
     if declared.count(key) != 1:
         return f"refused: {name!r} is declared {declared.count(key)} times (expected once)"
     if header is None:
         return None
     try:
-        _, header_body = _split_stripped(_strip(header))
+        header_body = _body(header)
     except _Ambiguous as e:
         return f"refused: the problem's header has {e}"
     clean_header = normalize_ws(header_body)
     if clean_header and clean_header not in clean_body[: clean_body.index(clean_stmt)]:
         return f"refused: the candidate does not contain the problem's header before {name!r} unchanged"
-    own = [m.group("name") for m in _DECL.finditer(header_body)]
+    own = _declared(header_body)
     free = _free_names(clean_stmt) - {key.split(".")[-1]}
     for other in declared:
         if other not in own and other != key and other.split(".")[-1] in free:

@@ -433,11 +433,13 @@ class LeanPool(Verifier):
             c.code.encode("utf-8")
         except UnicodeEncodeError as e:
             return Verdict("rejected", reason=f"refused: not valid Unicode text ({e.reason} at {e.start})")
+        split = split_header(c.code)
+        if split.error is not None:  # a header Lean rejects is judged as Lean judges it, never repaired
+            return Verdict("failed", messages=[split.error], reason=f"header error: {split.error.data}")
         # a Candidate that carries its problem's header lets the policy check it too (policy.check_candidate)
         refusal = policy.check_candidate(c.code, c.statement, getattr(c, "header", None))
         if refusal:
             return Verdict("rejected", reason=refusal)
-        split = split_header(c.code)
         if self.core_only:
             require_mathlib_for(self, [split.header])
         target = policy.target_theorem(c.code, c.statement)
