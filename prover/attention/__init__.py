@@ -10,6 +10,7 @@ and the vLLM backend plugin is :func:`prover.attention.vllm_plugin.register`.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 
@@ -34,8 +35,13 @@ _BACKENDS = ("auto", "triton", "vectorized", "reference", "sdpa")
 
 def default_num_programs(device: torch.device) -> int:
     """The persistent grid size G, fixed by the hardware: one program per SM on CUDA, per core elsewhere."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).multi_processor_count
+    return _num_programs(device.type, device.index)
+
+
+@functools.cache
+def _num_programs(device_type: str, index: int | None) -> int:  # cached: a decode step calls it once per layer
+    if device_type == "cuda":
+        return torch.cuda.get_device_properties(torch.device(device_type, index)).multi_processor_count
     return os.cpu_count() or 1
 
 

@@ -16,6 +16,9 @@ layout; it is for correctness and research, not serving (that is vLLM's job).
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -53,6 +56,44 @@ def mask_to_ranges(mask: torch.Tensor | None, batch: int, kv_len: int) -> tuple[
     return lens.to(torch.int32), start.to(torch.int32)
 
 
+class _LastMask(threading.local):
+    """The last decode mask seen and its ranges. transformers builds one mask per forward and hands the same
+    tensor to every layer, so the layers after the first skip the mask analysis (an identity and version check:
+    a different or modified tensor is analysed afresh). Without a mask (no padding) the ranges depend on the
+    shape only."""
+
+    ref: Callable[[], torch.Tensor | None] | None = None
+    key: tuple = ()
+    ranges: tuple[torch.Tensor, torch.Tensor | None] | None = None
+
+
+_LAST = _LastMask()
+
+
+def _step_ranges(
+    mask: torch.Tensor | None, batch: int, kv_len: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """(seq_lens, cache_leftpad or None) on ``device`` for this decode step, or None (use SDPA)."""
+    key = (batch, kv_len, device, _version(mask))
+    if _LAST.key == key and (mask is None or (_LAST.ref is not None and _LAST.ref() is mask)):
+        return _LAST.ranges
+    found = mask_to_ranges(mask, batch, kv_len)
+    ranges = None
+    if found is not None:
+        lens, leftpad = (t.to(device) for t in found)
+        ranges = (lens, leftpad if bool(leftpad.any()) else None)
+    _LAST.ref, _LAST.key, _LAST.ranges = (None if mask is None else weakref.ref(mask)), key, ranges
+    return ranges
+
+
+def _version(mask: torch.Tensor | None) -> int | None:
+    """The tensor's in-place version, where it has one (inference-mode tensors track none: nothing modifies
+    transformers' mask between layers, so identity is enough there)."""
+    if mask is None or mask.is_inference():
+        return None
+    return mask._version
+
+
 def _use_lean(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, dropout: float, kwargs: dict) -> bool:
     d = query.shape[-1]
     return (
@@ -83,17 +124,14 @@ def lean_attention_forward(
 ) -> tuple[torch.Tensor, None]:
     """transformers attention function: query [B, H_q, q_len, d], key/value [B, H_kv, kv_len, d] (not repeated);
     returns ([B, q_len, H_q, d], None) like ``sdpa_attention_forward``."""
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
     if _use_lean(query, key, value, dropout, kwargs):
-        ranges = mask_to_ranges(attention_mask, query.shape[0], key.shape[2])
+        ranges = _step_ranges(attention_mask, query.shape[0], key.shape[2], query.device)
         if ranges is not None:
-            lens, leftpad = (t.to(query.device) for t in ranges)
-            out = lean_attention_decode(
-                query[:, :, 0, :], key, value, lens, scale=scaling,
-                cache_leftpad=leftpad if bool(leftpad.any()) else None,
-            )  # fmt: skip
+            lens, leftpad = ranges
+            out = lean_attention_decode(query[:, :, 0, :], key, value, lens, scale=scaling, cache_leftpad=leftpad)
             return out[:, None, :, :], None
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward  # prefill: once per forward
+
     return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
 
 

@@ -10,10 +10,10 @@ How it is batched, per dense cache of capacity L:
 * one matmul gives the scores of every query head of every (batch, KV head) against all L cached positions
   (reading the cache in place, as SDPA does: no copy of the keys, no per-segment gather);
 * a cached additive bias ``[B*H_kv, S, 1, L]`` (0 where position p belongs to split s of that head, -inf
-  elsewhere, S = the most splits any head has) turns the scores into per-segment scores, from which the
-  per-segment max ``m``, ``l = sum exp(s - m)`` and, with one more matmul against the values,
-  ``acc = exp(s - m) @ v`` follow;
-* the merge rescales every segment to the head's max and sums over the split axis (index order = split order).
+  elsewhere, S = the most splits any head has) turns the scores into per-segment scores, from which each
+  segment's softmax-normalised output (one more matmul, against the values) and log-sum-exp follow;
+* the merge weighs every segment by ``exp(lse_s - LSE)`` and sums over the split axis (index order = split
+  order). When no head is split (S = 1) this is one ``baddbmm``, one softmax and one ``bmm``.
 
 The bias is the schedule's index tensor. It is derived with tensor ops from the sequence lengths (the same
 ``program_of_tile`` formula the Triton kernel evaluates), and cached per (lengths, left padding, KV heads,
@@ -33,6 +33,7 @@ __all__ = ["SplitPlan", "split_plan", "lean_decode_vectorized", "paged_to_dense"
 
 _PLAN_CACHE: OrderedDict[tuple, SplitPlan] = OrderedDict()
 _PLAN_CACHE_SIZE = 64
+_ABSENT = -1e30  # bias of a split a head does not have: exp(-1e30 - anything finite) == 0 in fp32
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,15 @@ class SplitPlan:
 
     ``split_of_pos[hid, p]`` is the split index (0..S-1) of the segment holding cache position p of head
     ``hid = b * H_kv + h``, or -1 where p holds no valid key; ``bias`` is its additive form
-    ``[B*H_kv, S, 1, L]``; ``splits[hid]`` counts the head's segments (0 for an empty sequence).
+    ``[B*H_kv, S, 1, L]``; ``splits[hid]`` counts the head's segments (0 for an empty sequence). A split index a
+    head does not have gets a finite bias (-1e30) on every position, so its softmax stays finite and its merge
+    weight is exactly 0.
     """
 
     split_of_pos: torch.Tensor
     bias: torch.Tensor
     splits: torch.Tensor
+    empty: torch.Tensor | None  # [B*H_kv, 1, 1]: 0 for the heads of empty sequences, 1 elsewhere; None if none
 
     @property
     def max_splits(self) -> int:
@@ -80,8 +84,14 @@ def _build_plan(
     splits = torch.where(per_head > 0, program_of(last_tile.clamp(min=0)) - first + 1, torch.zeros_like(per_head))
     max_splits = max(1, int(splits.max()) if bsz else 1)
     hit = split[:, None, :] == torch.arange(max_splits)[None, :, None]  # [B*H_kv, S, L]
-    bias = torch.zeros(hit.shape, dtype=torch.float32).masked_fill_(~hit, float("-inf"))[:, :, None, :]
-    return SplitPlan(split_of_pos=split.to(device), bias=bias.to(device), splits=splits.to(device))
+    bias = torch.zeros(hit.shape, dtype=torch.float32).masked_fill_(~hit, float("-inf"))
+    absent = torch.arange(max_splits)[None, :] >= splits[:, None]  # [B*H_kv, S]
+    bias[absent] = _ABSENT
+    empty = None
+    if bool((splits == 0).any()):
+        empty = (splits > 0).to(torch.float32)[:, None, None].to(device)
+    return SplitPlan(split_of_pos=split.to(device), bias=bias[:, :, None, :].to(device), splits=splits.to(device),
+                     empty=empty)  # fmt: skip
 
 
 def split_plan(
@@ -131,40 +141,44 @@ def lean_decode_vectorized(
     """Decode attention for q [B, H_q, d] over a dense or paged cache; returns [B, H_q, d] in q's dtype.
 
     Same contract as :func:`~.reference.lean_decode_reference` (inputs validated by
-    :func:`prover.attention.lean_attention_decode`; a sequence of length 0 gives zeros).
+    :func:`prover.attention.lean_attention_decode`; a sequence of length 0 gives zeros). Each segment's partial is
+    kept as (softmax-normalised output, log-sum-exp), the same state as the reference's (m, l, acc) written
+    ``lse = m + log l``, ``out = acc / l``: that form lets ``torch.softmax``/``torch.logsumexp`` compute it in one
+    fused op, and the merge weights of a head's segments are then ``softmax(lse)`` over its splits. (When a head
+    is split, the partials are computed as (m, l, acc) and the merge forms ``lse`` from them: ``torch.logsumexp``
+    costs several times a softmax on small rows.)
     """
     bsz, h_q, d = q.shape
     ends = [n + (cache_leftpad[b] if cache_leftpad else 0) for b, n in enumerate(seq_lens)]
     capacity = max(ends, default=0)
+    if capacity == 0:
+        return torch.zeros_like(q)
     if block_table is not None:
         k, v = (paged_to_dense(c, block_table, capacity) for c in (k_cache, v_cache))
     else:
         k, v = k_cache[:, :, :capacity], v_cache[:, :, :capacity]  # views: nothing past the last valid key
     h_kv = k.shape[1]
     group = h_q // h_kv
-    if capacity == 0:
-        return torch.zeros_like(q)
     plan = split_plan(tuple(seq_lens), tuple(cache_leftpad) if cache_leftpad else None, h_kv, capacity, block_n,
                       num_programs, q.device)  # fmt: skip
     qf = q.reshape(bsz * h_kv, group, d).float()
-    kf = k.reshape(bsz * h_kv, capacity, d)
+    kt = k.reshape(bsz * h_kv, capacity, d).transpose(1, 2)
     vf = v.reshape(bsz * h_kv, capacity, d)
-    if kf.dtype != torch.float32:
-        kf, vf = kf.float(), vf.float()
-    s = torch.bmm(qf, kf.transpose(1, 2)).mul_(scale)  # [B*H_kv, G, L]: all scores, one matmul
-    seg = s[:, None] + plan.bias  # [B*H_kv, S, G, L]: each segment sees only its own keys
-    m = seg.amax(-1)  # [B*H_kv, S, G]; -inf for a split index the head does not have
-    m_safe = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
-    p = torch.exp(seg - m_safe[..., None])
-    part_l = p.sum(-1)  # [B*H_kv, S, G]
-    part_acc = torch.matmul(p, vf[:, None])  # [B*H_kv, S, G, d]
+    if kt.dtype != torch.float32:
+        kt, vf = kt.float(), vf.float()
     if plan.max_splits == 1:  # no head is split across programs: each segment is its head's whole result
-        total_l, total_acc = part_l[:, 0], part_acc[:, 0]
-    else:  # log-sum-exp merge of each head's segments, summed over the split axis in split order
-        big_m = m.amax(1, keepdim=True)
-        big_m = torch.where(torch.isfinite(big_m), big_m, torch.zeros_like(big_m))  # an empty head: any shift
-        w = torch.exp(m - big_m)  # 0 for the absent splits (m = -inf)
-        total_l = (part_l * w).sum(1)
-        total_acc = (part_acc * w[..., None]).sum(1)
-    out = total_acc / total_l.clamp_min(torch.finfo(torch.float32).tiny)[..., None]  # empty heads: 0 / tiny = 0
+        scores = torch.baddbmm(plan.bias[:, 0], qf, kt, alpha=scale)  # [B*H_kv, G, L], other heads' keys -inf
+        out = torch.bmm(torch.softmax(scores, -1), vf)
+    else:
+        bh, splits = bsz * h_kv, plan.max_splits
+        scores = torch.add(plan.bias, torch.bmm(qf, kt)[:, None], alpha=scale)  # [B*H_kv, S, G, L], per segment
+        m = scores.amax(-1, keepdim=True)  # finite: every segment row has a key (absent splits: -1e30)
+        p = torch.exp(scores - m)
+        part_l = p.sum(-1)  # [B*H_kv, S, G]
+        part_acc = torch.bmm(p.view(bh, splits * group, capacity), vf).view(bh, splits, group, d)
+        # merge: weights exp(lse_s - LSE) with lse_s = m_s + log l_s (0 for absent splits), over the split axis
+        weight = torch.softmax(m[..., 0] + part_l.log(), 1)
+        out = (part_acc * (weight / part_l)[..., None]).sum(1)
+    if plan.empty is not None:
+        out = out * plan.empty  # heads of empty sequences: zeros
     return out.reshape(bsz, h_q, d).to(q.dtype)
