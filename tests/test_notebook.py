@@ -21,8 +21,8 @@ def _text(cell) -> str:
     return "".join(out)
 
 
-def test_notebook_executes_offline(monkeypatch):
-    monkeypatch.setenv("PROOFFORGE_NOTEBOOK_OFFLINE", "1")
+def test_notebook_executes_offline_by_default(monkeypatch):
+    monkeypatch.delenv("PROOFFORGE_NOTEBOOK_OFFLINE", raising=False)  # the default cell, as a user runs it
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(NOTEBOOK.parents[1]), os.environ.get("PYTHONPATH", "")]))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(nb, timeout=120, kernel_name="python3",
@@ -38,3 +38,21 @@ def test_notebook_executes_offline(monkeypatch):
     assert "(root)" in text and "exact h.1" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert images, "the search tree was not drawn"
+
+
+def test_the_documented_notebook_command_is_installed_by_the_dev_extra():
+    import re
+    import shutil
+    import sys
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    root = NOTEBOOK.parents[1]
+    assert "jupyter execute notebooks/proof_search.ipynb" in (root / "docs" / "evals.md").read_text()
+    dev = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    names = {re.split(r"[<>=\[; ]", d, maxsplit=1)[0].lower() for d in dev}
+    assert {"nbclient", "ipykernel"} <= names  # nbclient provides `jupyter execute`, ipykernel the kernel
+    assert shutil.which("jupyter-execute", path=str(Path(sys.executable).parent)) is not None
