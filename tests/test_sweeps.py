@@ -93,3 +93,37 @@ def test_failing_job_does_not_end_the_sweep_then_resume_and_report(tmp_path):
     assert json.loads((sweep / SWEEP_STATUS).read_text())["failed"] == []
     assert report_main([str(sweep)]) == 0
     assert "All 2 jobs finished." in (sweep / "sweep_report.md").read_text()
+
+
+def test_two_job_sweep_through_submitits_local_executor(tmp_path):
+    # hydra/launcher=local: hydra-submitit-launcher's local executor, each job pickled and run in its own process
+    sweep = tmp_path / "submitit"
+    done = _run(_argv(tmp_path, "hydra/launcher=local", "prover.budget.samples=1,3", f"hydra.sweep.dir={sweep}"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Submitit 'local' sweep output dir" in done.stdout + done.stderr
+    jobs = sorted(p.parent for p in sweep.glob("*/outcomes.jsonl"))
+    assert len(jobs) == 2
+    ns = sorted(json.loads((j / "summary.json").read_text())["groups"]["all"]["n"] for j in jobs)
+    assert ns == [1, 3]
+    for j in jobs:
+        assert json.loads((j / JOB_STATUS).read_text())["status"] == "ok"
+        assert len((j / "outcomes.jsonl").read_text().splitlines()) == 3
+    assert any((sweep / ".submitit").iterdir())  # submitit's own job pickles and logs
+    assert json.loads((sweep / SWEEP_STATUS).read_text())["jobs"] == 2
+
+
+def test_slurm_preset_composes_with_the_documented_keys():
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from prover.config import config_dir
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = hydra_compose("eval", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu",
+                                               "hydra.launcher.gpus_per_node=1"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert (launcher.partition, launcher.gpus_per_node, launcher.cpus_per_task) == ("gpu", 1, 8)
+    assert launcher.timeout_min == 240
