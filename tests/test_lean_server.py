@@ -308,3 +308,14 @@ def test_config_and_cli(tmp_path, monkeypatch):
         settings_from_config(compose("lean_server", ["max_pending=0"]))
     with pytest.raises(LeanServerConfigError, match="port"):
         serve(compose("lean_server", ["port=70000", "dry_run=true"]))
+
+
+def test_hydra_app_bad_port_is_one_line(tmp_path):
+    import subprocess
+
+    from prover.config import REPO_ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "prover.serving.lean_server.cli", "lean=scripted", "port=70000",
+                           f"hydra.run.dir={tmp_path}"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("proofforge-lean-server: port must be in 0..65535")

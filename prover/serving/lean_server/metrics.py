@@ -50,7 +50,7 @@ class Metrics:
         self.cache_misses = Counter("proofforge_lean_server_cache_misses", "Cache lookups that ran Lean",
                                     registry=r)
         self.cancelled = Counter("proofforge_lean_server_cancelled",
-                                 "Candidates whose work was cancelled (client disconnect)", registry=r)
+                                 "Candidates of requests whose client disconnected before the answer (their work is cancelled)", registry=r)
         self.latency = Histogram("proofforge_lean_server_request_seconds", "Request latency by route", ["route"],
                                  buckets=_LATENCY_BUCKETS, registry=r)
         self.queue_depth = Gauge("proofforge_lean_server_queue_depth",

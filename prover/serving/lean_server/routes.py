@@ -141,6 +141,9 @@ async def _verify(request: Request, candidates: list[Candidate], timeout: float,
         raise ApiError(429, str(e), {"Retry-After": str(e.retry_after)}) from None
     except TooLarge as e:
         raise ApiError(413, str(e)) from None
+    except ClientGone:
+        service.metrics.cancelled.inc(len(candidates))
+        raise
 
 
 def _log(route: str, results: list[Checked], t0: float) -> None:

@@ -81,10 +81,7 @@ class LeanService:
         return out  # type: ignore[return-value]
 
     async def _run(self, candidates: list[Candidate], timeout: float) -> list[Verdict]:
-        done = 0
-
         async def one(c: Candidate) -> Verdict:
-            nonlocal done
             t0 = time.monotonic()
             try:
                 (v,) = await asyncio.wait_for(self.verifier.verify([c]), timeout)
@@ -93,14 +90,9 @@ class LeanService:
                             seconds=time.monotonic() - t0)
             v.candidate, v.problem = c.id, c.problem
             self.admission.observe(v.seconds)
-            done += 1
             return v
 
-        try:
-            return list(await asyncio.gather(*(one(c) for c in candidates)))
-        except asyncio.CancelledError:
-            self.metrics.cancelled.inc(len(candidates) - done)
-            raise
+        return list(await asyncio.gather(*(one(c) for c in candidates)))
 
     def health(self) -> dict[str, object]:
         v = self.verifier
