@@ -27,6 +27,8 @@ import networkx as nx
 
 from autoformalize.declarations import Declaration
 from autoformalize.prompts import render
+from prover.lean import text as lex
+from prover.lean.header import split_header
 from prover.llm.base import Generator, SamplingParams
 from prover.records import JsonlWriter, iter_jsonl
 
@@ -58,37 +60,9 @@ _NAME = re.compile(r"\s*([^\s(:{\[⦃]+)")
 
 
 def _blank_comments(text: str) -> str:
-    """Replace ``--`` comments and non-doc ``/- -/`` comments by spaces (newlines kept, docstrings kept)."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text.startswith("/--", i):  # a docstring: kept verbatim
-            j = text.find("-/", i + 3)
-            j = n if j < 0 else j + 2
-            out.append(text[i:j])
-            i = j
-        elif text.startswith("--", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out.append(" " * (j - i))
-            i = j
-        elif text.startswith("/-", i) and not text.startswith("/--", i):
-            depth, j = 0, i
-            while j < n:
-                if text.startswith("/-", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("-/", j):
-                    depth, j = depth - 1, j + 2
-                    if depth == 0:
-                        break
-                else:
-                    j += 1
-            out.append("".join(c if c == "\n" else " " for c in text[i:j]))
-            i = j
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    """``--``, ``/- -/`` and ``/-! -/`` comments blanked as Lean's scanner reads them (docstrings and
+    strings kept; offsets and newlines unchanged)."""
+    return lex.mask(text, (lex.COMMENT, lex.MODDOC))
 
 
 def _split_signature(rest: str) -> tuple[str, str]:
@@ -178,13 +152,14 @@ def scan_lean_source(text: str, *, source: str = "") -> list[Declaration]:
     return [d for d, _, _ in _scan(text, source)]
 
 
-def _split_imports(text: str) -> tuple[str, str, int]:
-    """(header, body, header line count): leading blank/``import`` lines are the header."""
-    lines = text.split("\n")
-    k = 0
-    while k < len(lines) and (not lines[k].strip() or lines[k].strip().startswith("import ")):
-        k += 1
-    return "\n".join(lines[:k]), "\n".join(lines[k:]), k
+def _split_imports(text: str, source: str = "") -> tuple[str, str]:
+    """(header, body) as Lean parses the header; a header Lean rejects is a :class:`LibraryError`."""
+    split = split_header(text)
+    if split.error is not None:
+        pos = split.error.pos
+        where = f"{pos.line}:{pos.column}: " if pos else ""
+        raise LibraryError(f"{source or 'library'}: {where}{split.error.data}")
+    return split.header, split.body
 
 
 async def extract_with_repl(pool: Any, text: str, *, source: str = "", timeout: float | None = None
@@ -195,7 +170,7 @@ async def extract_with_repl(pool: Any, text: str, *, source: str = "", timeout: 
     runs once on the header's environment; each tactic is attributed to the declaration whose lines
     contain it. Term-mode proofs report no tactics, so their dependencies come from the scanner alone.
     """
-    header, body, _ = _split_imports(text)
+    header, body = _split_imports(text, source)
     scanned = _scan(body, source)
     async with pool.session(header) as session:
         kw: dict[str, Any] = {"all_tactics": True}

@@ -20,6 +20,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from prover.lean import text as lex
 from prover.records import Candidate, Problem, Verdict
 from prover.search.prompts import header_text, statement_by
 
@@ -27,11 +28,12 @@ NO_PROOF = "no proof in model output"
 
 _FENCED = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _OPEN_FENCE = re.compile(r"```[ \t]*(lean4?|)[ \t]*\n", re.IGNORECASE)
+#: A declaration at the start of (comment-masked) text: what makes a continuation a restatement.
 _DECL = re.compile(
-    r"^[ \t]*(?:@\[[^\]]*\][ \t\n]*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*"
-    r"(?P<kind>theorem|lemma|example)\b[ \t]*(?P<name>[^\s(:{\[⦃]*)",
-    re.MULTILINE,
+    r"^[ \t]*(?:@\[[^\]]*\][ \t\n]*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*(?:theorem|lemma|example)\b"
 )
+#: Attributes and modifiers in front of a declaration keyword (on masked text, anchored at its end).
+_DECL_PREFIX = re.compile(r"(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*$")
 #: Lines that end the main theorem's proof when they start at column 0.
 _TOP_LEVEL = re.compile(
     r"^(?:theorem|lemma|example|def|abbrev|instance|structure|inductive|class|namespace|section|end\b|"
@@ -39,7 +41,6 @@ _TOP_LEVEL = re.compile(
     re.MULTILINE,
 )
 _HEADER_LINE = re.compile(r"^(?:import\s|open\s|set_option\s(?!.*\sin\s*$))")
-_THEOREM_NAME = re.compile(r"(?<![\w'!?.])(?:theorem|lemma)\s+(?P<name>[^\s(:{\[⦃]+)")
 
 
 @dataclass
@@ -58,46 +59,13 @@ class Extraction:
 
 
 def theorem_name(statement: str) -> str | None:
-    """The name a statement declares (``theorem foo ...`` -> ``foo``)."""
-    m = _THEOREM_NAME.search(strip_comments(statement))
-    return m.group("name") if m else None
+    """The name a statement declares (``theorem foo ...`` -> ``foo``; ``«a b»`` kept quoted)."""
+    return lex.theorem_name(statement)
 
 
 def strip_comments(text: str) -> str:
-    """Remove ``--`` line comments and nested ``/- -/`` block comments (newlines kept).
-
-    Jumps from comment opener to comment opener with ``str.find`` (this runs on every
-    sample's text, so a per-character loop showed up in the eval loop's profile).
-    """
-    if "--" not in text and "/-" not in text:
-        return text
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        line, block = text.find("--", i), text.find("/-", i)
-        starts = [j for j in (line, block) if j >= 0]
-        if not starts:
-            out.append(text[i:])
-            break
-        start = min(starts)
-        out.append(text[i:start])
-        if start == block:
-            depth, k = 1, start + 2
-            while depth:
-                opener, closer = text.find("/-", k), text.find("-/", k)
-                if closer < 0:
-                    k = n
-                    break
-                if 0 <= opener < closer:
-                    depth, k = depth + 1, opener + 2
-                else:
-                    depth, k = depth - 1, closer + 2
-            out.append("\n" * text.count("\n", start, k))
-            i = k
-        else:
-            end = text.find("\n", start)
-            i = n if end < 0 else end
-    return "".join(out)
+    """``text`` with its comments blanked as Lean's scanner reads them (offsets unchanged)."""
+    return lex.strip_comments(text)
 
 
 def _has_content(proof: str) -> bool:
@@ -154,16 +122,17 @@ def _clean_preamble(text: str) -> str:
     kept = [ln for ln in text.split("\n") if not _HEADER_LINE.match(ln)]
     pre = "\n".join(kept).strip()
     # a docstring right before the theorem belongs to the restated statement
-    m = re.search(r"/--(?:(?!/--).)*?-/\s*$", pre, re.DOTALL)
-    if m:
-        pre = pre[: m.start()].rstrip()
+    tokens = lex.scan(pre).tokens
+    if tokens and tokens[-1].kind == lex.DOC:
+        pre = pre[: tokens[-1].start].rstrip()
     return pre
 
 
 def _split_block(block: str, problem: Problem, name: str | None) -> tuple[str, str] | str:
     """``(preamble, proof_body)`` from a block, or the reason it holds no usable proof."""
-    clean = strip_comments(block)
-    decls = list(_DECL.finditer(clean))
+    tokens = lex.scan(block).tokens
+    clean = lex.mask(block, tokens=tokens)  # comments and literals blanked, offsets unchanged
+    decls = lex.declarations(block, ("theorem", "lemma", "example"), tokens=tokens)
     if not decls:
         body = block
         stripped = body.lstrip()
@@ -173,21 +142,16 @@ def _split_block(block: str, problem: Problem, name: str | None) -> tuple[str, s
             body = stripped[2:]
         body = "\n".join(ln for ln in body.split("\n") if not _HEADER_LINE.match(ln))
         return ("", body)
-    main = next((d for d in decls if d.group("name") == name), None)
+    want = lex.name_value(name) if name else None
+    main = next((d for d in decls if d.keyword != "example" and d.value == want), None)
     if main is None:
-        named = decls[-1].group("name") or decls[-1].group("kind")
+        named = decls[-1].name or decls[-1].keyword
         return f"model output proves {named!r}, not the problem's theorem {name!r}"
-    # positions in `clean` and `block` differ when comments were removed; re-find in block
-    m = re.search(
-        r"^[^\S\n]*(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec)\s+)*"
-        rf"(?:theorem|lemma)\s+{re.escape(name or '')}(?![\w'!?.])",
-        block,
-        re.MULTILINE,
-    )
-    if m is None:
-        return f"model output proves {name!r} only inside a comment"
-    preamble = _clean_preamble(block[: m.start()])
-    assign = _find_assign(block, m.end())
+    # the declaration starts at its attributes/modifiers, from the start of their line
+    start = _DECL_PREFIX.search(clean, 0, main.start).start()  # type: ignore[union-attr]
+    start = block.rfind("\n", 0, start) + 1
+    preamble = _clean_preamble(block[:start])
+    assign = _find_assign(clean, main.name_end)
     if assign < 0:
         return f"model output restates {name!r} without a proof"
     rest = block[assign + 2:]
@@ -219,7 +183,7 @@ def extract(output: str, problem: Problem, continuation: bool = False) -> Extrac
     search_text = output
     if continuation:
         head, sep, tail = output.partition("```")
-        if not _DECL.match(strip_comments(head).lstrip("\n")):
+        if not _DECL.match(lex.strip_comments(head).lstrip(" \t\n")):
             cut = _TOP_LEVEL.search(head)  # a column-0 line ends the tactic block
             head = head[: cut.start()] if cut else head
         tried.append(("continuation", head))

@@ -9,14 +9,17 @@ The pipeline needs three rewrites of a formal statement ``theorem n (binders) : 
 
 A regex cannot do this: binders nest (``(f : ℕ → (ℕ × ℕ))``, ``{h : ∀ x ∈ s, (x : ℝ) ≤ 1}``), the type may
 contain ``:`` inside brackets, and ``:=`` may appear inside a binder's default value. :func:`parse_theorem`
-is a small scanner that tracks bracket depth, strings and (nested) comments, and splits the header at the
-first top-level ``:`` and the first top-level ``:=``.
+is a small scanner that tracks bracket depth, skips comments and literals as Lean's scanner reads them
+(:mod:`prover.lean.text`), and splits the header at the first top-level ``:`` and the first top-level ``:=``.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+
+from prover.lean import text as lex
 
 OPENERS = {"(": ")", "{": "}", "[": "]", "⦃": "⦄", "⟨": "⟩", "⟦": "⟧", "«": "»"}
 CLOSERS = {v: k for k, v in OPENERS.items()}
@@ -87,36 +90,22 @@ class TheoremHeader:
 # ---------------------------------------------------------------------------- scanning
 
 
+@functools.lru_cache(maxsize=256)
+def _literal_spans(text: str) -> dict[int, tuple[int, str | None]]:
+    """Start -> (end, Lean's error) of every comment, string and char literal, as Lean's scanner reads them."""
+    kinds = lex.TRIVIA | lex.LITERALS
+    return {t.start: (t.end, t.error) for t in lex.iter_tokens(text) if t.kind in kinds}
+
+
 def _skip_comment_or_string(text: str, i: int) -> int:
-    """If a comment or string starts at ``i``, return the index just after it; otherwise ``i``."""
-    if text.startswith("--", i):
-        j = text.find("\n", i)
-        return len(text) if j < 0 else j + 1
-    if text.startswith("/-", i):
-        depth, j = 0, i
-        while j < len(text):
-            if text.startswith("/-", j):
-                depth += 1
-                j += 2
-            elif text.startswith("-/", j):
-                depth -= 1
-                j += 2
-                if depth == 0:
-                    return j
-            else:
-                j += 1
-        raise StatementError(f"unterminated comment in {_short(text)!r}")
-    if text[i] == '"':
-        j = i + 1
-        while j < len(text):
-            if text[j] == "\\":
-                j += 2
-                continue
-            if text[j] == '"':
-                return j + 1
-            j += 1
-        raise StatementError(f"unterminated string in {_short(text)!r}")
-    return i
+    """If a comment or a string/char literal starts at ``i``, return the index just after it; otherwise ``i``."""
+    hit = _literal_spans(text).get(i)
+    if hit is None:
+        return i
+    end, error = hit
+    if error:
+        raise StatementError(f"{error} in {_short(text)!r}")
+    return end
 
 
 def _matching(text: str, i: int) -> int:
@@ -328,25 +317,6 @@ def with_name(statement: str, name: str) -> str:
     return h.render(name, h.binders_text(), h.conclusion)
 
 
-def _strip_comments(text: str) -> str:
-    out, i = [], 0
-    while i < len(text):
-        if text[i] != '"':
-            k = _skip_comment_or_string(text, i)
-            if k != i:
-                out.append(" ")
-                i = k
-                continue
-        else:
-            k = _skip_comment_or_string(text, i)
-            out.append(text[i:k])
-            i = k
-            continue
-        out.append(text[i])
-        i += 1
-    return "".join(out)
-
-
 def normalize_statement(statement: str) -> str:
     """The dedup key of a statement: comments, docstrings, the theorem name and whitespace erased.
 
@@ -354,8 +324,8 @@ def normalize_statement(statement: str) -> str:
     (a token, a binder name, a bracket kind) gives a different key.
     """
     h = parse_theorem(statement)
-    binders = " ".join(" ".join(_strip_comments(b.text).split()) for b in h.binders)
-    concl = " ".join(_strip_comments(h.conclusion).split())
+    binders = " ".join(" ".join(lex.strip_comments(b.text).split()) for b in h.binders)
+    concl = " ".join(lex.strip_comments(h.conclusion).split())
     parts = [f"theorem _{h.universes}"] + ([binders] if binders else []) + [":", concl]
     return " ".join(parts)
 
