@@ -141,3 +141,22 @@ def test_comments_on_import_lines_do_not_become_modules() -> None:
     s = split_header("import Mathlib /- why -/ import Aesop\nimport Batteries -- note\ntheorem t : True := trivial")
     assert s.header == "import Mathlib\nimport Aesop\nimport Batteries"
     assert s.offset == 2 and s.error is None
+
+
+async def test_the_pool_judges_a_bad_header_as_lean_does_without_running_it() -> None:
+    from prover.lean.testing import scripted_verifier
+    from prover.records import Candidate
+
+    pool = scripted_verifier([{"match": "trivial", "response": {}}])  # any of these bodies would come back proved
+    try:
+        bad = ["/-! # Problem 7 -/\nimport Mathlib\ntheorem t : True := trivial",
+               "/-- doc -/\nimport Mathlib\ntheorem t : True := trivial",
+               "import Mathlib Aesop\ntheorem t : True := trivial"]
+        good = "import Mathlib.Tactic /- why -/\ntheorem t : True := trivial"
+        vs = await pool.verify([Candidate(problem="p", code=c) for c in [*bad, good]])
+    finally:
+        await pool.aclose()
+    assert [v.status for v in vs] == ["failed", "failed", "failed", "proved"]
+    assert vs[0].messages[0].data == INVALID_IMPORT and vs[0].messages[0].pos == Pos(2, 0)
+    assert vs[2].messages[0].data == UNEXPECTED_IDENT and vs[0].reason.startswith("header error: invalid 'import'")
+    assert pool.stats["started"] == 1  # only the good candidate reached a REPL

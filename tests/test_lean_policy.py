@@ -71,6 +71,11 @@ REFUSED = [
     ("#check_failure", cand("  linarith", prefix="#check_failure (rfl : 1 = 2)\n")),
     ("eval%", cand("  have : (2 : ℕ) ^ 10 = eval% 2 ^ 10 := rfl\n  linarith")),
     ("unsafeBaseIO", cand("  have := IO.unsafeBaseIO (pure 0)\n  linarith")),
+    ("set_option Elab.async", cand("  linarith", prefix="set_option Elab.async false\n")),
+    ("set_option internal", cand("  linarith", prefix="set_option internal.cmdlineSnapshots true in\n")),
+    ("set_option «Elab».x", cand("  set_option «Elab».async false in linarith")),
+    ("unterminated comment", cand("  linarith /- the rest is hidden")),
+    ("char after a symbol", cand("  linarith", prefix="def c := ⨁'\"'\n#eval 1\n-- \"\n")),
     ("instance after Classical", cand("  norm_num", prefix="attribute [local instance] Classical.dec\n  myAdd\n")),
 ]
 

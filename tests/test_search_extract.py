@@ -117,3 +117,16 @@ def test_every_minif2f_statement_gives_candidates_the_verifier_policy_accepts():
             assert e.ok, (p.name, e.reason)
             assert check_candidate(e.code, p.formal_statement) is None, (p.name, check_candidate(e.code, p.formal_statement))
         assert block.proof == "  norm_num\n  linarith"
+
+
+def test_names_and_comments_are_read_as_lean_reads_them():
+    # «»-quoted names (extract's own regex used to cut them at the space) and a restatement in a comment
+    q = Problem(name="q", header="import Mathlib\n\n", formal_statement="theorem «my thm» (n : ℕ) : n + 0 = n := by")
+    e = extract("```lean4\n-- theorem «my thm» : False := by\ntheorem «my thm» (n : ℕ) : n + 0 = n := by\n  simp\n```", q)
+    assert e.ok and e.proof == "  simp" and e.preamble == ""
+    e = extract("```lean4\n/- theorem easier : True := by trivial -/\ntheorem t1 (a : ℕ) (h : a = 1) : a + 1 = 2 := by\n"
+                "  omega\n```", P)
+    assert e.ok and e.proof == "  omega"
+    # a ":=" inside a string of the restated statement is not the proof's
+    e = extract('```lean4\ntheorem t1 (a : ℕ) (h : a = 1) (s : String := ":= by bad") : a + 1 = 2 := by\n  omega\n```', P)
+    assert e.ok and e.proof == "  omega"
