@@ -211,6 +211,10 @@ def _provenance(run: RunData) -> list[tuple[str, str]]:
         ("model", str(s.get("model", "?"))),
         ("strategy", str(s.get("strategy", "?"))),
         ("budget", str(s.get("budget_text", "?"))),
+        ("protocol", (f"{s['protocol'].get('name', '?')} ({s['protocol'].get('source', '?')})"
+                      if isinstance(s.get("protocol"), dict) else "none (ProofForge defaults)")),
+        ("Lean limits", ", ".join(f"{k}={s.get('lean', {})[k]}" for k in ("timeout", "header_timeout",
+                                  "memory_limit_gb") if k in s.get("lean", {})) or "?"),
         ("problems recorded", f"{len(s.get('problems', []))} of {s.get('expected_problems', '?')}"),
     ]
 

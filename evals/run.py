@@ -31,7 +31,7 @@ import agents  # noqa: F401  (registers the MA-LoT strategy with prover.search.r
 from evals.data import Dataset, DatasetError, dataset_from_cfg, lean_project_pins
 from evals.passk import SampleCounts, budget_description, counts_from_record
 from evals.summary import OUTCOMES, summary_of_fresh_run, write_summary
-from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container
+from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container, write_run_manifest
 from prover.lean.base import Verifier
 from prover.llm.base import Generator
 from prover.records import JsonlWriter, Problem, RecordError
@@ -82,7 +82,7 @@ def _fingerprint(cfg: DictConfig, dataset: Dataset) -> dict[str, Any]:
 
 def _check_manifest(run_dir: Path, fingerprint: dict[str, Any]) -> None:
     check_run_manifest(
-        run_dir, fingerprint, error=EvalConfigError,
+        run_dir, fingerprint, error=EvalConfigError, write=False,  # written once the run starts
         describe=lambda changed: (
             f"{run_dir} holds results of a different {'/'.join(changed)} config; "
             "resume with the same config or use a new run folder (hydra.run.dir=... or out_dir=...)"
@@ -141,9 +141,11 @@ def build_components(
 ) -> tuple[Generator, Verifier, Strategy, Budget]:
     """Prover config, then verifier: a typo or a missing Lean must fail before the (possibly slow) model
     is loaded or trained."""
-    from prover.search.factory import build_strategy, check_prover_cfg
+    from prover.search.factory import build_strategy, check_prover_cfg, check_strategy_fits
 
     budget = check_prover_cfg(cfg.prover)
+    if verifier is None:  # an injected verifier is the caller's choice
+        check_strategy_fits(cfg.prover, cfg.get("lean"))
     if verifier is None:
         from prover.lean.factory import build_verifier
 
@@ -163,9 +165,15 @@ def _lean_meta(lean: dict[str, Any]) -> dict[str, Any]:
     """The verifier's backend and the Lean/Mathlib/REPL pins of the project it runs (doubles say so)."""
     backend = str(lean.get("backend", "local"))
     if backend in ("scripted", "replay"):
-        return {"backend": backend, "pins": {"note": f"{backend} REPL double: verdicts are not real Lean"}}
+        return {"backend": backend, "pins": {"note": f"{backend} REPL double: verdicts are not real Lean"},
+                **_lean_limits(lean)}
     return {"backend": backend, "mathlib": lean.get("mathlib", "auto"),
-            "pins": lean_project_pins(lean.get("project_dir"))}
+            "pins": lean_project_pins(lean.get("project_dir")), **_lean_limits(lean)}
+
+
+def _lean_limits(lean: dict[str, Any]) -> dict[str, Any]:
+    """The verifier settings a pass@k depends on (a 60 s and a 300 s timeout are different protocols)."""
+    return {k: lean.get(k) for k in ("timeout", "header_timeout", "memory_limit_gb") if k in lean}
 
 
 def eval_meta(
@@ -192,6 +200,8 @@ def eval_meta(
         "budget": asdict(budget),
         "sampling": sampling,
         "budget_text": budget_description(strategy_name, asdict(budget), sampling),
+        # which paper's protocol an experiment preset follows (configs/experiment/), with its source file
+        "protocol": to_container(cfg.get("protocol")) or None,
     }
 
 
@@ -302,7 +312,8 @@ async def arun_eval(
     run_dir = resolve_run_dir(cfg)
     dataset = dataset_from_cfg(cfg.dataset)  # bad dataset input fails before anything is started
     run_dir.mkdir(parents=True, exist_ok=True)
-    _check_manifest(run_dir, _fingerprint(cfg, dataset))  # before config.yaml is (re)written
+    fingerprint = _fingerprint(cfg, dataset)
+    _check_manifest(run_dir, fingerprint)  # before config.yaml is (re)written
     save_config(cfg, run_dir)
     writer = _open_outcomes(run_dir)  # a damaged results file fails before Lean or the model start
     tracker = _open_tracker(cfg, run_dir, writer)
@@ -324,6 +335,7 @@ async def arun_eval(
         checked = await start_checks(verifier, to_container(cfg.get("lean")),
                                      headers=sorted({p.header for p in dataset.problems}), injected=not owns)
         record_in_manifest(run_dir, checked)
+        write_run_manifest(run_dir, fingerprint)  # Lean and the model are up: the run has started
     except BaseException:
         writer.close()
         if owns or close_verifier:

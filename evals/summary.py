@@ -69,6 +69,8 @@ def _write_summary(
         "strategy": meta.get("strategy", ""),
         "budget": meta.get("budget", {}),
         "budget_text": meta.get("budget_text", ""),
+        "sampling": meta.get("sampling"),
+        "protocol": meta.get("protocol"),
         "expected_problems": expected,
         "groups": {k: g.to_dict() for k, g in groups.items()},
         "problems": [c.to_dict() for c in counts],
