@@ -78,7 +78,7 @@ def free_port() -> int:
 class ProcessServer:
     """``proofforge-lean-server lean=scripted`` in a subprocess; ``url`` once /health answers."""
 
-    def __init__(self, workers: int, work_ms: float, max_pending: int) -> None:
+    def __init__(self, workers: int, work_ms: float, max_pending: int, extra: tuple[str, ...] = ()) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="proofforge-bench-")
         rules_file = Path(self.tmp.name) / "rules.json"
         rules_file.write_text(json.dumps(rules(work_ms)))
@@ -89,7 +89,7 @@ class ProcessServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "prover.serving.lean_server.cli", "lean=scripted", f"lean.workers={workers}",
              f"lean.rules_file={rules_file}", f"port={port}", "cache_size=0", f"max_pending={max_pending}",
-             "log_level=warning", f"hydra.run.dir={self.tmp.name}/run"],
+             "log_level=warning", f"hydra.run.dir={self.tmp.name}/run", *extra],
             cwd=str(REPO), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def __enter__(self) -> str:
@@ -115,7 +115,9 @@ class ProcessServer:
 
 
 class ThreadServer:
-    def __init__(self, workers: int, work_ms: float, max_pending: int) -> None:
+    def __init__(self, workers: int, work_ms: float, max_pending: int, extra: tuple[str, ...] = ()) -> None:
+        if extra:
+            raise SystemExit("--server-arg needs --server process")
         from prover.serving.lean_server import ServerSettings, create_app
         from prover.serving.lean_server.background import BackgroundServer
 
@@ -185,13 +187,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--workers", type=int, default=4, help="REPL workers of each pool")
     ap.add_argument("--work-ms", type=float, default=20.0, help="scripted Lean time per body (0 = instant)")
     ap.add_argument("--server", choices=("process", "thread"), default="process")
+    ap.add_argument("--server-arg", action="append", default=[], help="extra proofforge-lean-server override")
     ap.add_argument("--out", type=Path, help="append the figures as one JSON line")
     args = ap.parse_args(argv)
     for name in ("requests", "latency_requests", "concurrency", "workers"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1")
     max_pending = max(256, args.concurrency * 2)
-    server = (ProcessServer if args.server == "process" else ThreadServer)(args.workers, args.work_ms, max_pending)
+    server = (ProcessServer if args.server == "process" else ThreadServer)(args.workers, args.work_ms, max_pending,
+                                                                         tuple(args.server_arg))
     with server as url:
         figures = report(asyncio.run(measure(args, url)), args)
     if args.out:

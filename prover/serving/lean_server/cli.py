@@ -78,6 +78,11 @@ def serve(cfg: DictConfig) -> int:
     from prover.lean.factory import build_verifier
     from prover.serving.lean_server.app import create_app
 
+    interval = cfg.get("switch_interval_ms")
+    if interval:
+        # the HTTP loop and the pool's loop thread share one interpreter: a thread woken by a REPL
+        # reply waits up to the GIL switch interval (5 ms by default) while the other parses requests
+        sys.setswitchinterval(float(interval) / 1000)
     logging.basicConfig(level=str(cfg.get("log_level", "info")).upper(), format="%(asctime)s %(name)s %(message)s")
     verifier = build_verifier(cfg.get("lean"))
     app = create_app(verifier, settings)
