@@ -19,6 +19,16 @@ from prover.lean.base import Verifier
 from prover.lean.verdict import ALLOWED_AXIOMS
 
 BACKENDS = ("local", "scripted", "replay", "ray")
+#: Backends whose verifier offers tactic-mode sessions (``LeanPool.session``, for best-first search).
+#: The Ray pool does not: its REPLs live inside actors, and a search holds one REPL's proof states
+#: across many calls, which a per-call actor dispatch cannot keep.
+SESSION_BACKENDS = ("local", "scripted", "replay")
+
+
+def has_sessions(cfg: Any) -> bool:
+    """Whether the verifier a ``lean`` config node builds offers tactic-mode sessions."""
+    node = to_container(cfg) if cfg is not None else {}
+    return str((node or {}).get("backend", "local")) in SESSION_BACKENDS
 
 
 def pool_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,9 +98,13 @@ def build_verifier(cfg: Any) -> Verifier:
     if backend == "ray":
         from prover.lean.ray_pool import RayPool
 
+        inner = str(node.get("actor_backend") or "local")
+        if inner not in ("local", "scripted"):
+            raise ValueError(f"lean.actor_backend: {inner!r}; each Ray actor runs a local or scripted pool")
+        skip = ("backend", "actors", "address", "actor_backend")
         return RayPool(
             actors=node.get("actors"),
             address=node.get("address"),
-            pool_config={**{k: v for k, v in node.items() if k not in ("backend", "actors", "address")}, "backend": "local"},
+            pool_config={**{k: v for k, v in node.items() if k not in skip}, "backend": inner},
         )
     raise ValueError(f"lean.backend: unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")

@@ -417,6 +417,9 @@ async def start_checks(
     """
     from prover.lean.pool import require_mathlib_for
 
+    start = getattr(verifier, "start", None)
+    if callable(start):  # a Ray pool learns from its actors whether they run the Lean-core REPL
+        await start()
     require_mathlib_for(verifier, headers)
     backend = _backend(lean_cfg)
     if injected:

@@ -107,6 +107,24 @@ def check_prover_cfg(cfg: Any) -> Budget:
     return budget_from_cfg(data)
 
 
+def check_strategy_fits(cfg: Any, lean_cfg: Any) -> None:
+    """Refuse, when the config is composed, a strategy that needs tactic-mode sessions over a
+    verifier backend that has none (``prover=bestfirst lean=ray``), with a sentence saying why."""
+    from prover.lean.factory import has_sessions
+
+    data = _plain(cfg)
+    spec = strategy_spec(str(data.get("name", "")))
+    if spec is None or not spec.needs_sessions or has_sessions(lean_cfg):
+        return
+    lean = _plain(lean_cfg) if lean_cfg is not None else {}
+    raise ConfigError(
+        f"prover={spec.name} needs tactic-mode REPL sessions (one REPL's proof states held across many "
+        f"tactic calls), which lean={lean.get('backend')} does not offer (its REPLs live inside Ray actors "
+        f"that take one candidate per call); use lean=local for {spec.name}, "
+        "or a whole-proof strategy (prover=wholeproof or prover=malot) with lean=ray."
+    )
+
+
 def build_strategy(cfg: Any, generator: Generator, verifier: Verifier) -> Strategy:
     """The strategy registered under ``cfg.name``, over ``generator`` and ``verifier``."""
     data = _plain(cfg)
@@ -132,4 +150,4 @@ def _build_bestfirst(data: Mapping[str, Any], generator: Generator, verifier: Ve
 
 
 register_strategy("wholeproof", spends="samples", build=_build_wholeproof)
-register_strategy("bestfirst", spends="expansions", build=_build_bestfirst)
+register_strategy("bestfirst", spends="expansions", build=_build_bestfirst, needs_sessions=True)

@@ -29,14 +29,15 @@ class StrategySpec:
     name: str
     spends: str
     build: StrategyBuilder
+    needs_sessions: bool = False  # tactic-mode REPL sessions (``verifier.session``), e.g. best-first search
 
 
 _REGISTRY: dict[str, StrategySpec] = {}
 
 
-def register_strategy(name: str, *, spends: str, build: StrategyBuilder) -> None:
+def register_strategy(name: str, *, spends: str, build: StrategyBuilder, needs_sessions: bool = False) -> None:
     """Register ``build`` as the strategy ``prover.name=<name>`` (re-registering replaces it)."""
-    _REGISTRY[name] = StrategySpec(name=name, spends=spends, build=build)
+    _REGISTRY[name] = StrategySpec(name=name, spends=spends, build=build, needs_sessions=needs_sessions)
 
 
 def registered_strategies() -> tuple[str, ...]:

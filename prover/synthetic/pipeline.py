@@ -155,6 +155,10 @@ def check_settings(cfg: DictConfig) -> None:
         raise ValueError(f"synth: formalize.threshold must be in [0, 1], got {threshold}")
     if cfg.get("limit") is not None and int(cfg.limit) < 1:
         raise ValueError(f"synth: limit must be >= 1 or null, got {cfg.limit}")
+    import agents  # noqa: F401  (registers the MA-LoT strategy, so its spec is known)
+    from prover.search.factory import check_strategy_fits
+
+    check_strategy_fits(cfg.get("prover") or {}, cfg.get("lean"))  # e.g. prover=bestfirst lean=ray
 
 
 async def arun_synth(
