@@ -261,6 +261,10 @@ def test_bad_input_is_4xx_with_a_message_never_500():
         ("/v1/verify", b'{"candidates": [{"problem": "p"}]}', 422, "missing field"),
         ("/v1/verify", b'{"candidates": [{"problem": "p", "code": 3}]}', 422, "candidates.0.code"),
         ("/v1/verify", b'{"candidates": "x"}', 422, "candidates"),
+        ("/api/check", b'{"snippets": [{"id": "s", "code": "\\ud800"}]}', 400, "not valid Unicode"),
+        ("/v1/verify", b'{"candidates": [{"problem": "\\udfff", "code": "x"}]}', 400, "not valid Unicode"),
+        ("/v1/verify", b'{"candidates": [{"problem": "p", "code": "x"}], "timeout": NaN}', 422, "timeout"),
+        ("/verify", b"[" * 2000 + b"]" * 2000, 400, "nested too deeply"),
         ("/nowhere", b"{}", 404, "Not Found"),
     ]
 

@@ -101,7 +101,7 @@ class NativeRequest(BaseModel):
     """``POST /v1/verify``: the project's :class:`~prover.records.Candidate` dicts, batched."""
 
     candidates: list[dict[str, Any]]
-    timeout: float | None = Field(None, ge=0)
+    timeout: float | None = Field(None, ge=0, allow_inf_nan=False)
     use_cache: bool = True
 
     @field_validator("candidates")

@@ -89,6 +89,8 @@ async def read_json(request: Request, model: type[M]) -> M:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
         raise ApiError(400, f"request body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise ApiError(400, "request body is nested too deeply to parse") from None
     try:
         return model.model_validate(obj)
     except ValidationError as e:
@@ -105,7 +107,13 @@ def _limit_snippets(request: Request, items: list[tuple[str, str]]) -> None:
     if len(items) > s.max_snippets:
         raise ApiError(413, f"{len(items)} snippets in one request; the limit is max_snippets={s.max_snippets}")
     for ident, code in items:
-        n = len(code.encode("utf-8", "surrogatepass"))
+        for what, text in (("id", ident), ("code", code)):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as e:
+                shown = ident.encode("utf-8", "backslashreplace").decode()
+                raise ApiError(400, f"snippet {shown!r}: {what} is not valid Unicode ({e.reason} at {e.start})") from None
+        n = len(code.encode("utf-8"))
         if n > s.max_snippet_bytes:
             raise ApiError(413, f"snippet {ident!r} is {n} bytes; the limit is max_snippet_bytes={s.max_snippet_bytes}")
 
@@ -208,6 +216,13 @@ def _candidate(i: int, obj: dict[str, Any]) -> Candidate:
         if name in obj and not isinstance(obj[name], types):
             raise ApiError(422, f"invalid request: candidates.{i}.{name}: expected "
                            f"{' or '.join('null' if t is type(None) else t.__name__ for t in types)}")
+    for name in ("problem", "code", "statement", "header", "id"):
+        value = obj.get(name)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise ApiError(400, f"candidates.{i}.{name} is not valid Unicode ({e.reason} at {e.start})") from None
     try:
         return Candidate.from_dict(obj)
     except (RecordError, TypeError) as e:
