@@ -203,3 +203,28 @@ def test_the_eval_stops_before_judging_when_the_smoke_disagrees(tmp_path: Path) 
              progress=False)
     (rec,) = json.loads((tmp_path / "off" / "manifest.json").read_text())["selftest"]
     assert rec["smoke"] == "skipped" and rec["why"] == "lean.selftest=false"
+
+
+def test_formalize_runs_the_smoke_on_its_configured_pool(tmp_path: Path) -> None:
+    from autoformalize.cli import run_formalize
+    from prover.config import compose
+
+    cfg = compose("formalize", [f"out_dir={tmp_path / 'run'}", "lean=scripted", "progress=false", "n=1",
+                                "limit=1", "model.backend=scripted"])
+    run = run_formalize(cfg)
+    (rec,) = json.loads((run / "manifest.json").read_text())["selftest"]
+    assert rec["smoke"] == "passed" and "not real Lean" in rec["note"]
+    with pytest.raises(MathlibMissingError):  # its default header imports Mathlib
+        run_formalize(compose("formalize", [f"out_dir={tmp_path / 'core'}", "lean=scripted", "lean.core_only=true",
+                                            "progress=false", "n=1", "limit=1", "model.backend=scripted"]))
+    assert not (tmp_path / "core" / "results.jsonl").exists()
+
+
+def test_synth_runs_the_smoke_on_its_configured_pool(tmp_path: Path) -> None:
+    from prover.config import compose
+    from prover.synthetic.pipeline import run_synth
+
+    out = run_synth(compose("synth", [f"out_dir={tmp_path / 'run'}", "lean=scripted", "model.backend=scripted",
+                                      "limit=1", "rounds=1", "finetune.enabled=false"]), progress=False)
+    (rec,) = json.loads((out / "manifest.json").read_text())["selftest"]
+    assert rec["smoke"] == "passed"
