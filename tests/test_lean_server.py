@@ -263,6 +263,8 @@ def test_bad_input_is_4xx_with_a_message_never_500():
         ("/v1/verify", b'{"candidates": "x"}', 422, "candidates"),
         ("/api/check", b'{"snippets": [{"id": "s", "code": "\\ud800"}]}', 400, "not valid Unicode"),
         ("/v1/verify", b'{"candidates": [{"problem": "\\udfff", "code": "x"}]}', 400, "not valid Unicode"),
+        ("/api/check", b'{"snippets": [{"id": "s", "code": "x", "statement": "\\udfff"}]}', 400,
+         "snippets.0.statement is not valid Unicode"),
         ("/v1/verify", b'{"candidates": [{"problem": "p", "code": "x"}], "timeout": NaN}', 422, "timeout"),
         ("/verify", b"[" * 2000 + b"]" * 2000, 400, "nested too deeply"),
         ("/nowhere", b"{}", 404, "Not Found"),

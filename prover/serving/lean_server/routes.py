@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -102,7 +102,16 @@ async def read_json(request: Request, model: type[M]) -> M:
         raise ApiError(422, "invalid request: " + "; ".join(parts) + more) from None
 
 
-def _limit_snippets(request: Request, items: list[tuple[str, str]]) -> None:
+def _limit_snippets(request: Request, items: list[tuple[str, str]], extra: Sequence[tuple[str, str | None]] = ()) -> None:
+    """Count and size limits (413) and text that cannot be UTF-8 (400), for ``(id, code)`` items
+    and ``(label, text)`` extras such as a snippet's statement."""
+    for label, text in extra:
+        if text is not None:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as e:
+                shown = label.encode("utf-8", "backslashreplace").decode()
+                raise ApiError(400, f"{shown} is not valid Unicode ({e.reason} at {e.start})") from None
     s = request.app.state.settings
     if len(items) > s.max_snippets:
         raise ApiError(413, f"{len(items)} snippets in one request; the limit is max_snippets={s.max_snippets}")
@@ -173,7 +182,8 @@ async def api_check(request: Request) -> Any:
     t0 = time.monotonic()
     check_auth(request)
     body = await read_json(request, CheckRequest)
-    _limit_snippets(request, [(s.id, s.code) for s in body.snippets])
+    _limit_snippets(request, [(s.id, s.code) for s in body.snippets],
+                    [(f"snippets.{i}.{k}", getattr(s, k)) for i, s in enumerate(body.snippets) for k in ("statement", "header")])
     service: LeanService = request.app.state.service
     timeout = service.request_timeout(body.timeout)
     candidates = [Candidate(problem=s.id, code=s.code, statement=s.statement, header=s.header,
