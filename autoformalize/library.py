@@ -193,21 +193,62 @@ async def extract_with_repl(pool: Any, text: str, *, source: str = "", timeout: 
     return [d for d, _, _ in scanned]
 
 
-def extract_with_dojo(repo: str, commit: str, file_path: str) -> list[Declaration]:
-    """Declarations of one file of a LeanDojo-traced repo (``pip install lean-dojo``; needs Lean + network).
+def extract_with_dojo(repo: str, commit: str, file_path: str, *, traced: Any = None) -> list[Declaration]:
+    """Declarations of one file of a LeanDojo-traced repo (``pip install 'proofforge[dojo]'``).
 
-    Dependencies are resolved by name within the file's declarations, as in :func:`scan_lean_source`.
+    lean-dojo needs Python < 3.13, a Lean toolchain and the network, and pulls in Ray (docs/autoformalize.md).
+    ``traced``: an already traced repo (``lean_dojo.trace(...)``'s ``TracedRepo``), e.g. one loaded from its
+    cache; otherwise the repo is traced here. See :func:`declarations_from_traced_file`.
+    """
+    if traced is None:
+        try:
+            from lean_dojo import LeanGitRepo, trace
+        except ImportError:
+            raise LibraryError("extract_with_dojo needs LeanDojo: pip install 'proofforge[dojo]'") from None
+        traced = trace(LeanGitRepo(repo, commit))
+    return declarations_from_traced_file(traced, file_path, source=f"{repo}@{commit}:{file_path}")
+
+
+def declarations_from_traced_file(traced: Any, file_path: str, *, source: str = "") -> list[Declaration]:
+    """One traced file's premises as :class:`Declaration` s, keeping LeanDojo's names and kinds.
+
+    Read in lean-dojo/LeanDojo, ``src/lean_dojo/data_extraction/traced_data.py``:
+    ``TracedRepo.get_traced_file`` indexes the file graph and raises ``KeyError`` for a file that is not
+    traced (it never returns None); ``TracedFile.get_premise_definitions`` returns dicts with ``full_name``
+    (fully qualified), ``code`` (comments, doc comments included, stripped), ``start``/``end``
+    (``[line, column]``, lines from 1) and ``kind`` (the AST node class, e.g. ``commanddeclaration``,
+    ``mathlibtacticlemma``). So names come from ``full_name``; docstrings, the source text and the
+    keyword come from the traced file itself (matched to each premise by its lines); dependencies are the
+    identifiers of a declaration that resolve to another premise of the file, by full name.
     """
     try:
-        from lean_dojo import LeanGitRepo, trace
-    except ImportError:
-        raise LibraryError("extract_with_dojo needs LeanDojo: pip install 'proofforge[dojo]'") from None
-    traced = trace(LeanGitRepo(repo, commit))
-    tf = traced.get_traced_file(file_path)
-    if tf is None:
-        raise LibraryError(f"{file_path} is not in the traced repo {repo}@{commit}")
-    text = "\n\n".join(p["code"] for p in tf.get_premise_definitions())
-    return scan_lean_source(text, source=f"{repo}@{commit}:{file_path}")
+        tf = traced.get_traced_file(file_path)
+    except KeyError:
+        raise LibraryError(f"{file_path} is not in the traced repo {source or traced}") from None
+    text = Path(tf.abs_path).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    scanned = _scan(text, source)
+    premises = list(tf.get_premise_definitions())
+    full_names = {str(p["full_name"]) for p in premises}
+    matched: list[tuple[dict[str, Any], Declaration | None]] = []
+    for p in premises:
+        first, last = int(p["start"][0]), int(p["end"][0])
+        overlapping = [d for d, a, b in scanned if a <= last and first < b]  # scanner lines: end exclusive
+        by_name = [d for d in overlapping if d.name == p["full_name"]]
+        matched.append((p, (by_name or overlapping or [None])[0]))
+    renamed = {d.name: str(p["full_name"]) for p, d in matched if d is not None}  # scanner name -> LeanDojo's
+    out = []
+    for p, d in matched:
+        first, last = int(p["start"][0]), int(p["end"][0])
+        kind = str(p.get("kind") or "")
+        if kind == "commanddeclaration" and d is not None:  # the generic node: say which keyword it was
+            kind = d.kind
+        deps = [] if d is None else [renamed.get(x, x) for x in d.deps]
+        out.append(Declaration(
+            name=str(p["full_name"]), kind=kind, signature=d.signature if d else "",
+            docstring=d.docstring if d else "", code="\n".join(lines[first - 1:last]).strip(),
+            deps=[x for x in dict.fromkeys(deps) if x in full_names and x != p["full_name"]], source=source))
+    return out
 
 
 # ---------------------------------------------------------------------------- ordering
