@@ -334,3 +334,41 @@ def test_double_get_lines_uses_leans_whitespace() -> None:
     assert get_lines(io.StringIO('{"cmd": "a"}\u00a0\n\n')) == '{"cmd": "a"}\u00a0'
     assert get_lines(io.StringIO("\x0c\n{}\n\n")) == "\x0c{}"
     assert get_lines(io.StringIO('{"cmd":\n "b"}  \n\t\n')) == '{"cmd": "b"}'
+
+
+# ------------------------------------------------------------------ a PANIC on stderr: the reply is not trusted
+
+PANIC = "PANIC at Lean.Expr.bindingBody! Lean.Expr:1047:23: binding expected"
+
+
+async def test_a_panic_line_on_stderr_is_recorded_per_request(tmp_path: Path) -> None:
+    rules = [{"match": "boom", "stderr": PANIC, "response": {}},
+             {"match": "inner", "stderr": "INTERNAL PANIC: unreachable code has been reached", "response": {}},
+             {"match": "noise", "stderr": "warning: no PANIC here, just a log line", "response": {}},
+             {"match": "", "response": {}}]
+    repl = await Repl(scripted_argv(write_rules(rules, tmp_path)), tmp_path, env=double_env()).start()
+    try:
+        assert isinstance(await repl.command("boom"), CommandResponse)  # a reply came ...
+        assert repl.last_panic == PANIC  # ... but Lean panicked on the way
+        await repl.command("fine")
+        assert repl.last_panic is None  # per request
+        await repl.command("inner")
+        assert repl.last_panic == "INTERNAL PANIC: unreachable code has been reached"
+        await repl.command("noise")
+        assert repl.last_panic is None
+    finally:
+        await repl.close()
+
+
+async def test_a_candidate_whose_repl_panicked_is_crashed_and_the_pool_keeps_serving() -> None:
+    from prover.lean.testing import scripted_verifier
+    from prover.records import Candidate
+
+    pool = scripted_verifier([{"match": "boom", "stderr": PANIC, "response": {}}, {"match": "trivial", "response": {}}])
+    try:
+        vs = await pool.verify([Candidate(problem="p", code="theorem t : True := by boom"),
+                                Candidate(problem="q", code="theorem u : True := trivial")])
+    finally:
+        await pool.aclose()
+    assert vs[0].status == "crashed" and PANIC in vs[0].reason
+    assert vs[1].status == "proved"

@@ -479,6 +479,10 @@ class LeanPool(Verifier):
                 if _is_allocation_failure(e.stderr + e.reason):
                     raise _Retry(e.reason) from None
                 return Verdict("crashed", reason=str(e)[:2000])
+            if w.repl.last_panic:  # a reply from a REPL that panicked is not trusted (the worker retires)
+                broken = True
+                self.stats["crashes"] += 1
+                return Verdict("crashed", reason=f"Lean panicked: {w.repl.last_panic[:500]}")
             if isinstance(resp, ReplError):
                 if _is_allocation_failure(resp.message):
                     broken = True
@@ -497,6 +501,11 @@ class LeanPool(Verifier):
                 except ReplCrashed as e:
                     broken = True
                     return Verdict("crashed", messages=messages, sorries=sorries, reason=str(e)[:2000])
+                if w.repl.last_panic:
+                    broken = True
+                    self.stats["crashes"] += 1
+                    return Verdict("crashed", messages=messages, sorries=sorries,
+                                   reason=f"Lean panicked: {w.repl.last_panic[:500]}")
                 if isinstance(ax, CommandResponse):
                     axioms = verdict.parse_axioms(ax.messages, target)
             status, reason = verdict.judge(messages, sorries, axioms, self.allowed)

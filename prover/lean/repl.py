@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Sequence
@@ -37,6 +38,10 @@ DEFAULT_MEMORY_LIMIT_GB = 12.0
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 #: How much of stderr to keep (the tail).
 STDERR_KEEP_BYTES = 64 * 1024
+#: A line Lean's runtime prints on stderr when a ``panic!`` fires or an internal invariant breaks
+#: (``lean_panic_fn``: "PANIC at f m:l:c: msg"; "INTERNAL PANIC: ..."). The REPL then usually still
+#: answers, from a state nobody tested: the candidate is ``crashed``, whatever the reply says.
+PANIC_LINE = re.compile(r"^[ \t]*(?:INTERNAL PANIC|PANIC)\b.*$", re.MULTILINE)
 
 
 class ReplException(RuntimeError):
@@ -225,7 +230,10 @@ class Repl:
         self.started_at = 0.0
         self._proc: asyncio.subprocess.Process | None = None
         self._stderr = bytearray()
+        self._stderr_total = 0  # bytes ever read from stderr (the buffer keeps only the tail)
         self._stderr_task: asyncio.Task[None] | None = None
+        #: The first PANIC line printed on stderr during the last request, else None.
+        self.last_panic: str | None = None
         self._lock = asyncio.Lock()
         self._dead = False
 
@@ -277,6 +285,7 @@ class Repl:
                 if not chunk:
                     return
                 self._stderr += chunk
+                self._stderr_total += len(chunk)
                 if len(self._stderr) > STDERR_KEEP_BYTES:
                     del self._stderr[: len(self._stderr) - STDERR_KEEP_BYTES]
 
@@ -356,8 +365,12 @@ class Repl:
                 raise ReplCrashed("the REPL process is not running", self.stderr, self._returncode())
         timeout = self.timeout if timeout is None else float(timeout)
         async with self._lock:
+            self.last_panic = None
+            mark = self._stderr_total
             try:
-                return await asyncio.wait_for(self._exchange(encode_request(obj)), timeout)
+                reply = await asyncio.wait_for(self._exchange(encode_request(obj)), timeout)
+                self.last_panic = await self._panic_since(mark)
+                return reply
             except asyncio.TimeoutError:
                 self._dead = True
                 await self.close()
@@ -372,6 +385,21 @@ class Repl:
                 self._dead = True
                 self._kill_group()
                 raise
+
+    async def _panic_since(self, mark: int) -> str | None:
+        """The first PANIC line on stderr since byte ``mark``.
+
+        Lean writes the line before the reply, but stderr is another pipe: a few loop turns let
+        the drain task read what is already there before we look.
+        """
+        for _ in range(3):
+            await asyncio.sleep(0)
+        new = self._stderr_total - mark
+        if new <= 0:
+            return None
+        tail = bytes(self._stderr[-min(new, len(self._stderr)) :]).decode("utf-8", "replace")
+        m = PANIC_LINE.search(tail)
+        return m.group(0).strip() if m else None
 
     def _returncode(self) -> int | None:
         return self._proc.returncode if self._proc else None
