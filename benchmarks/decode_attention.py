@@ -4,13 +4,15 @@ Every row times all methods on the same inputs in the same process, and reports 
 LeanAttention's (> 1 means LeanAttention is faster). On a GPU the methods are the Triton kernels of
 ``prover.attention.triton_kernel`` plus ``torch.nn.functional.scaled_dot_product_attention``, and each is also
 reported as achieved bandwidth and as a fraction of the HBM roofline (KV bytes = 2*B*L*H_kv*d*bytes_per_elem over
-the device's bandwidth; H200: 4.8 TB/s). On a CPU the methods are the PyTorch versions (the LeanAttention reference
-walks its schedule in Python), so CPU ratios only show the harness works: they say nothing about GPU kernels.
+the device's bandwidth; H200: 4.8 TB/s). On a CPU the methods are the PyTorch versions: LeanAttention is its
+vectorized path (``backend="vectorized"``, the CPU default), so ``sdpa/lean`` is the figure that matters there;
+CPU ratios say nothing about GPU kernels.
 
-    python benchmarks/decode_attention.py --quick              # < 1 min on CPU
+    python benchmarks/decode_attention.py --quick              # CPU: B 1/4/16 x L 1k/8k/32k, H_q/H_kv 8/2, ~2 min
     python benchmarks/decode_attention.py --contexts 1k 16k 128k 512k --batches 1 4 16 --ragged --out bench.jsonl
 
-Shape defaults follow the LeanAttention paper's decode setting: H_q=32, H_kv=8, d=128.
+Shape defaults follow the LeanAttention paper's decode setting: H_q=32, H_kv=8, d=128 (CPU --quick: 8/2, so the
+32k x 16 row's KV cache is 1 GiB, not 4).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def parse_size(text: str) -> int:
 
 
 def time_fn(fn: Callable[[], torch.Tensor], device: torch.device, warmup: int, reps: int) -> float:
-    """Median seconds per call."""
+    """Seconds per call: the median of CUDA-event timings on a GPU; on a CPU the minimum, the usual estimator on a
+    machine shared with other work (interference only ever adds time)."""
     for _ in range(warmup):
         fn()
     times = []
@@ -63,7 +66,7 @@ def time_fn(fn: Callable[[], torch.Tensor], device: torch.device, warmup: int, r
             t0 = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(times) if device.type == "cuda" else min(times)
 
 
 def methods(device: torch.device, num_programs: int, block_n: int, num_sms: int):
@@ -94,7 +97,7 @@ def methods(device: torch.device, num_programs: int, block_n: int, num_sms: int)
 
     return {
         "lean": lambda q, k, v, lens, scale: lean_attention_decode(
-            q, k, v, lens, scale=scale, num_programs=num_programs, block_n=block_n, backend="reference"
+            q, k, v, lens, scale=scale, num_programs=num_programs, block_n=block_n, backend="vectorized"
         ),
         "split_k": split_k_cpu,
         "fa2": lambda q, k, v, lens, scale: fa2_decode_torch(q, k, v, lens, scale=scale),
@@ -104,24 +107,30 @@ def methods(device: torch.device, num_programs: int, block_n: int, num_sms: int)
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="tiny sweep (contexts 1k 4k, batches 1 2, 2 reps)")
+    p.add_argument("--quick", action="store_true",
+                   help="short sweep: CPU B 1/4/16 x L 1k/8k/32k with H_q/H_kv 8/2; GPU L 1k/4k, B 1/2")
     p.add_argument("--contexts", nargs="+", type=parse_size, help="context lengths (e.g. 1k 64k 512k)")
     p.add_argument("--batches", nargs="+", type=int, help="batch sizes")
-    p.add_argument("--heads-q", type=int, default=32)
-    p.add_argument("--heads-kv", type=int, default=8)
+    p.add_argument("--heads-q", type=int, help="default 32 (CPU --quick: 8)")
+    p.add_argument("--heads-kv", type=int, help="default 8 (CPU --quick: 2)")
     p.add_argument("--head-dim", type=int, default=128)
     p.add_argument("--dtype", choices=sorted(DTYPES), help="default bf16 on GPU, fp32 on CPU")
     p.add_argument("--ragged", action="store_true", help="per-sequence lengths uniform in [L/8, L]")
     p.add_argument("--num-programs", type=int, help="LeanAttention grid (default: SM count / CPU count)")
     p.add_argument("--block-n", type=int, help="keys per tile (default by head dim)")
     p.add_argument("--bandwidth-tbs", type=float, default=4.8, help="HBM bandwidth for the roofline (H200: 4.8)")
-    p.add_argument("--reps", type=int, help="timed repetitions per method (median reported)")
+    p.add_argument("--reps", type=int, help="timed repetitions per method (GPU: median reported; CPU: minimum)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--out", type=Path, help="append rows to this JSONL file; rows already there are skipped")
     args = p.parse_args(argv)
 
     device = torch.device(args.device)
     gpu = device.type == "cuda"
+    small = args.quick and not gpu
+    if args.heads_q is None:
+        args.heads_q = 8 if small else 32
+    if args.heads_kv is None:
+        args.heads_kv = 2 if small else 8
     if device.type == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda but no CUDA GPU is visible")
     for flag in ("batches", "heads_q", "heads_kv", "head_dim", "num_programs", "block_n", "reps"):
@@ -133,14 +142,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None and args.out.is_dir():
         p.error(f"--out {args.out} is a folder: give a .jsonl file path")
     dtype = DTYPES[args.dtype or ("bf16" if gpu else "fp32")]
-    if args.quick:
+    if small:
+        contexts, batches = args.contexts or [1024, 8192, 32768], args.batches or [1, 4, 16]
+    elif args.quick:
         contexts, batches = args.contexts or [1024, 4096], args.batches or [1, 2]
     elif gpu:
         contexts = args.contexts or [1024, 4096, 16384, 65536, 131072, 262144, 524288]
         batches = args.batches or [1, 4, 16]
     else:
         contexts, batches = args.contexts or [1024, 4096, 16384], args.batches or [1, 4, 16]
-    reps = args.reps or (20 if gpu else 2 if args.quick else 3)
+    reps = args.reps or (20 if gpu else 3)
     warmup = 3 if gpu else 1
     num_programs = args.num_programs or default_num_programs(device)
     num_sms = torch.cuda.get_device_properties(device).multi_processor_count if gpu else num_programs
@@ -209,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     if writer is not None:
         writer.close()
     if not gpu:
-        print("CPU run: ratios compare PyTorch stand-ins, not GPU kernels; run on a GPU for kernel figures.")
+        print("CPU run: LeanAttention is its vectorized PyTorch path (the CPU default), the baselines PyTorch "
+              "stand-ins; ratios say nothing about GPU kernels (run benchmarks/gpu_check.py on a GPU).")
     return 0
 
 

@@ -132,3 +132,32 @@ def test_a_correct_kernel_is_used_after_its_check(kernel_device):
     [report] = attention_report()
     assert report["ok"] and report["backend"] == "triton" and report["dtype"] == "bfloat16"
     assert report["max_err"] <= selfcheck.TOLERANCE[torch.bfloat16]
+
+
+def test_the_hook_reads_each_steps_mask_once(monkeypatch):
+    import prover.attention.hf_integration as hook
+
+    seen = []
+    real = hook.mask_to_ranges
+    monkeypatch.setattr(hook, "mask_to_ranges", lambda *a: seen.append(1) or real(*a))
+    monkeypatch.setattr(hook, "_LAST", hook._LastMask())
+    q, k, v = random_dense(2, 4, 2, 16, 30)
+    q4 = q[:, :, None, :]
+
+    def step(mask):
+        out, _ = hook.lean_attention_forward(None, q4, k, v, mask)
+        return out[:, 0]
+
+    mask = (torch.arange(30)[None, :] >= torch.tensor([5, 0])[:, None])[:, None, None, :]
+    first = [step(mask) for _ in range(3)]  # three layers of one step: one mask, analysed once
+    assert len(seen) == 1
+    truth = sdpa_truth(q, k, v, [25, 30], leftpad=torch.tensor([5, 0]))
+    for out in first:
+        torch.testing.assert_close(out.double(), truth, atol=2e-5, rtol=1e-4)
+    other = (torch.arange(30)[None, :] >= torch.tensor([0, 9])[:, None])[:, None, None, :]
+    torch.testing.assert_close(step(other).double(), sdpa_truth(q, k, v, [30, 21], leftpad=torch.tensor([0, 9])),
+                               atol=2e-5, rtol=1e-4)  # fmt: skip
+    assert len(seen) == 2  # a new step's mask is a new tensor: analysed afresh
+    mask[1, ..., :4] = False  # an in-place change (outside inference mode) is seen too
+    step(mask)
+    assert len(seen) == 3

@@ -46,6 +46,8 @@ def test_models_and_health(served):
     assert [m.id for m in served.client.models.list().data] == [MODEL]
     health = httpx.get(f"{served.url}/health").json()
     assert health["status"] == "ok" and health["model"] == MODEL
+    # which decode attention ran: the implementation, and the compiled kernels' self-checks (none on CPU)
+    assert health["attention"] == {"implementation": "sdpa", "checks": []}
 
 
 def test_completion_matches_the_in_process_backend(served):

@@ -164,7 +164,11 @@ def create_app(
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": state.names[0], **state.scheduler.stats()}
+        from prover.attention import attention_report
+
+        # which decode attention actually ran: the implementation, and the compiled kernels' self-checks
+        attention = {"implementation": getattr(generator, "attn_implementation", None), "checks": attention_report()}
+        return {"status": "ok", "model": state.names[0], **state.scheduler.stats(), "attention": attention}
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
