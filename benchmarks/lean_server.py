@@ -12,7 +12,9 @@ number of requests, then it stops and prints
 1. latency: p50/p99 seconds per candidate, one request at a time (``--latency-requests``);
    overhead = server p50 - in-process p50 (target <= 2 ms);
 2. throughput: candidates/s with ``--concurrency`` concurrent clients, one candidate per request;
-   ratio = in-process / server (target <= 1.2).
+   ratio = in-process / server (target <= 1.2);
+3. CPU per candidate in that run: the pool in this process, the HTTP client, the server process
+   (what the server costs, independent of how loaded the machine is).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -132,7 +135,13 @@ class ThreadServer:
         self.bg.__exit__(None, None, None)
 
 
-async def measure(args: argparse.Namespace, url: str) -> dict[str, float]:
+def _cpu(proc: psutil.Process) -> float:
+    """User + system CPU seconds of ``proc`` itself (its REPL children are the same on both sides)."""
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+async def measure(args: argparse.Namespace, url: str, server_proc: psutil.Process | None) -> dict[str, float]:
     pool = scripted_verifier(rules(args.work_ms), workers=args.workers)
     lat_c = candidates(args.latency_requests, "lat")
     thr_c = candidates(args.requests, "thr")
@@ -155,10 +164,18 @@ async def measure(args: argparse.Namespace, url: str) -> dict[str, float]:
         await asyncio.gather(*(remote(c) for c in warm))
         _, lat_local = await closed_loop(len(lat_c), 1, lambda i: local(lat_c[i]))
         _, lat_remote = await closed_loop(len(lat_c), 1, lambda i: remote(lat_c[i]))
+        me = psutil.Process()
+        cpu0 = _cpu(me)
         wall_local, _ = await closed_loop(len(thr_c), args.concurrency, lambda i: local(thr_c[i]))
+        cpu1, srv0 = _cpu(me), _cpu(server_proc) if server_proc else 0.0
         wall_remote, _ = await closed_loop(len(thr_c), args.concurrency, lambda i: remote(thr_c[i]))
+        cpu2, srv1 = _cpu(me), _cpu(server_proc) if server_proc else 0.0
     await pool.aclose()
-    return {
+    n = len(thr_c)
+    cpu = {"cpu_ms_inprocess": 1000 * (cpu1 - cpu0) / n, "cpu_ms_client": 1000 * (cpu2 - cpu1) / n}
+    if server_proc:
+        cpu["cpu_ms_server"] = 1000 * (srv1 - srv0) / n
+    return {**cpu,
         "p50_inprocess_ms": 1000 * statistics.median(lat_local), "p50_server_ms": 1000 * statistics.median(lat_remote),
         "p99_inprocess_ms": 1000 * pct(lat_local, 0.99), "p99_server_ms": 1000 * pct(lat_remote, 0.99),
         "rps_inprocess": len(thr_c) / wall_local, "rps_server": len(thr_c) / wall_remote,
@@ -176,6 +193,9 @@ def report(r: dict[str, float], args: argparse.Namespace) -> dict[str, float]:
     print(f"  throughput, {args.concurrency} clients, {args.requests} requests: in-process {r['rps_inprocess']:.1f}/s "
           f"| server {r['rps_server']:.1f}/s")
     print(f"  throughput ratio in-process/server: {ratio:.3f}x (target <= 1.2x)")
+    server_cpu = f", server process {r['cpu_ms_server']:.2f} ms" if "cpu_ms_server" in r else ""
+    print(f"  CPU per candidate in the throughput run: in-process pool {r['cpu_ms_inprocess']:.2f} ms | "
+          f"HTTP client {r['cpu_ms_client']:.2f} ms{server_cpu} (REPL doubles not counted)")
     return {**r, "p50_overhead_ms": overhead, "throughput_ratio": ratio}
 
 
@@ -197,7 +217,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     server = (ProcessServer if args.server == "process" else ThreadServer)(args.workers, args.work_ms, max_pending,
                                                                          tuple(args.server_arg))
     with server as url:
-        figures = report(asyncio.run(measure(args, url)), args)
+        proc = psutil.Process(server.proc.pid) if isinstance(server, ProcessServer) else None
+        figures = report(asyncio.run(measure(args, url, proc)), args)
     if args.out:
         with args.out.open("a", encoding="utf-8") as f:
             f.write(json.dumps({**figures, **{k: str(v) for k, v in vars(args).items() if k != "out"}}) + "\n")

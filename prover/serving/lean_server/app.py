@@ -19,13 +19,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from prover.lean.base import Verifier
-from prover.serving.lean_server.routes import ApiError, ClientGone, error_response, router
+from prover.serving.lean_server.routes import ROUTES as ENDPOINTS
+from prover.serving.lean_server.routes import ApiError, ClientGone, error_response
 from prover.serving.lean_server.service import LeanService
 
 log = logging.getLogger("proofforge.lean_server")
 
-ROUTES = frozenset({"/api/check", "/api/check/", "/verify", "/one_pass_verify_batch", "/v1/verify",
-                    "/health", "/health/", "/", "/metrics"})
+ROUTES = frozenset(path for path, _, _ in ENDPOINTS)
 
 
 @dataclass
@@ -99,7 +99,8 @@ def create_app(verifier: Verifier, settings: ServerSettings | None = None, *, cl
                   lifespan=lifespan, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.service = service
-    app.include_router(router)
+    for path, endpoint, methods in ENDPOINTS:
+        app.add_route(path, endpoint, methods=methods)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, e: ApiError) -> JSONResponse:
