@@ -165,8 +165,13 @@ def test_resubmitted_proofs_hit_the_cache_and_metrics_count_them(live):
     fresh = httpx.post(f"{url}/api/check", json={"snippets": [{"id": "c", "code": code}], "reuse": False}).json()
     assert first["proofforge"] == {**second["proofforge"], "cached": False} and second["proofforge"]["cached"]
     assert second["id"] == "b" and not fresh["results"][0]["proofforge"]["cached"]
+    dup = "theorem dup_thm : 5 = 5 := by simp"
+    twice = httpx.post(f"{url}/api/check", json={"snippets": [{"id": "d1", "code": dup}, {"id": "d2", "code": dup}]})
+    d1, d2 = twice.json()["results"]
+    assert (d1["id"], d2["id"]) == ("d1", "d2") and not d1["proofforge"]["cached"] and d2["proofforge"]["cached"]
+    assert d1["proofforge"]["status"] == d2["proofforge"]["status"] == "proved"
     text = httpx.get(f"{url}/metrics").text
-    assert _metric(text, "proofforge_lean_server_cache_hits_total") == before + 1
+    assert _metric(text, "proofforge_lean_server_cache_hits_total") == before + 2
     assert 'proofforge_lean_server_verdicts_total{status="proved"}' in text
     assert _metric(text, "proofforge_lean_repl_started_total") >= 1
     health = httpx.get(f"{url}/health").json()

@@ -11,6 +11,7 @@ work only: the pool kills just the REPLs running those candidates.
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -60,9 +61,20 @@ class LeanService:
                 self.metrics.cache_hits.inc()
                 out[i] = Checked(hit, True)
             else:
-                if use_cache:
-                    self.metrics.cache_misses.inc()
                 todo.append(i)
+        # the same proof twice in one request (an RL group with duplicate samples) runs once
+        leader: dict[str, int] = {}
+        followers: list[int] = []
+        if use_cache:
+            for i in todo:
+                if keys[i] in leader:
+                    followers.append(i)
+                else:
+                    leader[keys[i]] = i
+            todo = list(leader.values())
+            self.metrics.cache_misses.inc(len(todo))
+            self.cache.misses -= len(followers)  # counted as misses by get(); they are answered without Lean
+            self.cache.hits += len(followers)
         if todo:
             with self.admission.admit(len(todo)):
                 self.metrics.queue_depth.set(self.admission.pending)
@@ -74,6 +86,13 @@ class LeanService:
                 if use_cache:
                     self.cache.put(keys[i], v)
                 out[i] = Checked(v, False)
+        for i in followers:
+            first = out[leader[keys[i]]]
+            assert first is not None
+            v = copy.deepcopy(first.verdict)
+            v.candidate, v.problem = candidates[i].id, candidates[i].problem
+            self.metrics.cache_hits.inc()
+            out[i] = Checked(v, True)
         for r in out:
             assert r is not None
             self.verdict_counts[r.verdict.status] += 1
