@@ -172,3 +172,15 @@ def test_bestfirst_over_ray_is_refused_when_the_config_is_composed(tmp_path: Pat
 
     with pytest.raises(ConfigError, match="tactic-mode"):
         check_settings(synth)
+
+
+def test_ray_actor_options_come_from_the_config() -> None:
+    from prover.lean.ray_pool import actor_options
+
+    assert actor_options({"workers": 3}) == {"num_cpus": 3.0, "max_restarts": 1, "max_task_retries": 1,
+                                             "scheduling_strategy": "SPREAD"}
+    assert actor_options({"workers": 3, "actor_cpus": 0.5, "max_restarts": 0})["num_cpus"] == 0.5
+    with pytest.raises(ValueError, match="lean.actor_cpus"):
+        build_verifier({"backend": "ray", "actor_cpus": "many"})
+    with pytest.raises(ValueError, match="lean.actor_backend"):
+        build_verifier({"backend": "ray", "actor_backend": "ray"})

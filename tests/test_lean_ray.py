@@ -139,3 +139,17 @@ async def test_the_smoke_self_check_runs_through_ray(local_ray: Any) -> None:
         assert rec["smoke"] == "passed" and rec["passed"] == 3
     finally:
         await pool.aclose()
+
+
+async def test_a_mathlib_header_on_core_only_actors_is_a_setup_error(local_ray: Any) -> None:
+    from prover.lean.pool import MathlibMissingError
+    from prover.lean.selftest import start_checks
+
+    pool = _pool(actors=1, core_only=True)
+    try:
+        with pytest.raises(MathlibMissingError, match="proofforge-lean setup --mathlib"):
+            await start_checks(pool, {"backend": "ray"}, headers=["import Mathlib\n"])
+        with pytest.raises(MathlibMissingError):
+            await pool.verify([Candidate("m", "import Mathlib\ntheorem m : True := by good")])
+    finally:
+        await pool.aclose()

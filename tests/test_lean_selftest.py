@@ -228,3 +228,13 @@ def test_synth_runs_the_smoke_on_its_configured_pool(tmp_path: Path) -> None:
                                       "limit=1", "rounds=1", "finetune.enabled=false"]), progress=False)
     (rec,) = json.loads((out / "manifest.json").read_text())["selftest"]
     assert rec["smoke"] == "passed"
+
+
+def test_selftest_cli_exits_1_and_marks_the_mismatch(capsys: pytest.CaptureFixture) -> None:
+    code = lean_main(["selftest", "lean=scripted", "--only", "core", "--timeout-case", "1",
+                      "lean.allowed_axioms=[propext,Classical.choice,Quot.sound,Lean.ofReduceBool]"])
+    out = capsys.readouterr().out
+    assert code == 1
+    row = next(line for line in out.splitlines() if line.startswith("selftest_native_decide "))
+    assert row.split()[2:4] == ["failed", "proved"] and "MISMATCH" in row
+    assert "selftest_norm_num" not in out  # --only core

@@ -171,7 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--only", choices=("core", "mathlib"), default=None, help="run only these cases")
     t.add_argument("--timeout-case", type=float, default=None,
                    help="seconds for the timeout case (default: 5)")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and (args.command != "selftest" or any("=" not in x or x.startswith("-") for x in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "selftest":
+        args.overrides = [*args.overrides, *extra]  # overrides given after an option
     if args.command == "doctor":
         return doctor(args.project)
     if args.command == "selftest":
