@@ -238,3 +238,54 @@ def test_selftest_cli_exits_1_and_marks_the_mismatch(capsys: pytest.CaptureFixtu
     row = next(line for line in out.splitlines() if line.startswith("selftest_native_decide "))
     assert row.split()[2:4] == ["failed", "proved"] and "MISMATCH" in row
     assert "selftest_norm_num" not in out  # --only core
+
+
+@pytest.fixture()
+def core_only_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A machine with lake and the standalone Lean-core REPL built, and lean_project without its REPL."""
+    from prover.lean.pins import LEAN_VERSION
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "lake").write_text("#!/bin/sh\nexit 1\n")
+    (bin_dir / "lake").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("PROOFFORGE_CACHE", str(tmp_path / "cache"))
+    core = tmp_path / "cache" / f"repl-{LEAN_VERSION}" / ".lake" / "build" / "bin"
+    core.mkdir(parents=True)
+    (core / "repl").write_text("")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "lean-toolchain").write_text("leanprover/lean4:v4.24.0\n")
+    return project
+
+
+def test_mathlib_auto_resolving_to_the_core_repl_marks_the_pool(core_only_layout: Path) -> None:
+    from prover.lean.pool import resolve_repl_kind
+    from prover.lean.project import repl_binary
+
+    assert resolve_repl_kind(core_only_layout, "auto")[2] is True
+    assert resolve_repl_kind(core_only_layout, False)[2] is True
+    pool = build_verifier({"backend": "local", "project_dir": str(core_only_layout), "mathlib": "auto"})
+    assert pool.core_only  # type: ignore[attr-defined]
+    with pytest.raises(MathlibMissingError, match="proofforge-lean setup --mathlib"):
+        require_mathlib_for(pool, ["import Mathlib\n"])
+    binary = repl_binary(core_only_layout)
+    binary.parent.mkdir(parents=True)
+    binary.write_text("")  # now the Mathlib REPL is built: auto picks it
+    assert resolve_repl_kind(core_only_layout, "auto")[2] is False
+
+
+def test_a_minif2f_eval_on_a_core_only_machine_stops_before_any_process_starts(core_only_layout: Path,
+                                                                                tmp_path: Path) -> None:
+    from evals.run import run_eval
+    from prover.config import compose
+
+    cfg = compose("eval", ["prover=wholeproof", f"out_dir={tmp_path / 'run'}", "prover.budget.samples=1",
+                           "report=false", "model.backend=scripted", f"lean.project_dir={core_only_layout}",
+                           "dataset=minif2f", f"dataset.path={MINIF2F}", "dataset.limit=2",
+                           "dataset.informal_from=null"])
+    with pytest.raises(MathlibMissingError, match="only the Lean-core REPL is built"):
+        run_eval(cfg, progress=False)  # the fake lake would fail if any REPL were started
+    outcomes = tmp_path / "run" / "outcomes.jsonl"
+    assert not outcomes.exists() or outcomes.read_text() == ""
