@@ -131,7 +131,8 @@ def test_train_tiny_logs_loss_and_learning_rate(tmp_path):
                                  "corpus.corrector=8", "corpus.corrector_heldout=2", "train.steps=4",
                                  "train.batch_size=8", "train.log_every=1", "train.warmup_steps=2",
                                  "eval.train_sample=2", "arch.hidden_size=32", "arch.intermediate_size=64",
-                                 "arch.num_hidden_layers=1", "arch.max_position_embeddings=1024"])
+                                 "arch.num_hidden_layers=1", "arch.max_position_embeddings=1024",
+                                 "++corpus.roles={}", "++corpus.roles_heldout={}"])  # no other-stage roles
     train_tiny(cfg)
     scalars = _tb_scalars(out / "tensorboard")
     assert [s for s, _ in scalars["train/loss"]] == [0, 1, 2, 3]

@@ -13,14 +13,13 @@ dataset and the summary.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from prover.config import MANIFEST, check_run_manifest, hydra_app, to_container
+from prover.config import check_run_manifest, hydra_app, to_container, write_run_manifest
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
 from prover.records import RecordError
@@ -119,7 +118,7 @@ def check_manifest(out: Path, cfg: DictConfig) -> dict[str, Any] | None:
     return check_run_manifest(
         out, fingerprint(cfg), error=ValueError, write=False,
         describe=lambda changed: (
-            f"synth: {out} holds results of a different config ({', '.join(changed)}); "
+            f"{out} holds results of a different config ({', '.join(changed)}); "
             "resume with the same config or use a new run folder (out_dir=... or hydra.run.dir=...)"
         ),
     )
@@ -149,12 +148,12 @@ def check_settings(cfg: DictConfig) -> None:
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise ValueError(f"synth: {key} must be an integer >= 1, got {value!r}")
+            raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
     threshold = cfg.formalize.get("threshold", 0.5)
     if not 0.0 <= float(threshold) <= 1.0:
-        raise ValueError(f"synth: formalize.threshold must be in [0, 1], got {threshold}")
+        raise ValueError(f"formalize.threshold must be in [0, 1], got {threshold}")
     if cfg.get("limit") is not None and int(cfg.limit) < 1:
-        raise ValueError(f"synth: limit must be >= 1 or null, got {cfg.limit}")
+        raise ValueError(f"limit must be >= 1 or null, got {cfg.limit}")
     import agents  # noqa: F401  (registers the MA-LoT strategy, so its spec is known)
     from prover.search.factory import check_strategy_fits
 
@@ -171,7 +170,7 @@ async def arun_synth(
     progress: bool = True,
 ) -> Path:
     if not cfg.get("out_dir"):
-        raise ValueError("synth: out_dir is not set (the Hydra app sets it to the run folder)")
+        raise ValueError("out_dir is not set (the Hydra app sets it to the run folder)")
     check_settings(cfg)
     out = Path(str(cfg.out_dir)).expanduser()
     out.mkdir(parents=True, exist_ok=True)
@@ -180,8 +179,6 @@ async def arun_synth(
     items = load_informal(cfg.get("input"), limit=cfg.get("limit"))
     if not items:
         raise RecordError(f"{cfg.get('input') or 'the packaged problems'}: no informal problems to work on")
-    if manifest is not None:  # a new folder: record what its results depend on, once the input is known good
-        (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     own_verifier = verifier is None
     if verifier is None:
@@ -198,6 +195,8 @@ async def arun_synth(
             await verifier.aclose()
         raise
     record_in_manifest(out, checked)
+    if manifest is not None:  # a new folder: record what its results depend on, now that Lean is up
+        write_run_manifest(out, manifest)
     base_gen: Generator = generator or LazyGenerator(lambda: _build_generator(cfg, None), "base")
     built: list[Generator] = [] if generator else [base_gen]
 
