@@ -24,7 +24,7 @@ from autoformalize.herald_eval import HeraldEvalError, check_ks, herald_summary,
 from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl, translation_order
 from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars, template_path
 from autoformalize.retrieval import RetrievalError
-from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container
+from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container, write_run_manifest
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
 from prover.records import JsonlWriter, RecordError, json_lines, read_jsonl
@@ -60,7 +60,7 @@ def _fingerprint(cfg: DictConfig) -> dict[str, Any]:
 
 def _check_manifest(run_dir: Path, cfg: DictConfig) -> None:
     check_run_manifest(
-        run_dir, _fingerprint(cfg), error=FormalizeConfigError,
+        run_dir, _fingerprint(cfg), error=FormalizeConfigError, write=False,  # written once the run starts
         describe=lambda changed: (
             f"{run_dir} holds results of a different config ({', '.join(changed)}); "
             "resume with the same config or use a new run folder (out_dir=...)"
@@ -211,6 +211,7 @@ async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, veri
             from prover.llm.factory import build_generator
 
             judge_generator, own_judge = build_generator(cfg.judge_model), True
+        write_run_manifest(run_dir, _fingerprint(cfg))  # Lean and the model are up: the run has started
         if cfg.mode == "library":
             await _run_library(cfg, run_dir, generator, verifier, library_src)
             return

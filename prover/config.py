@@ -94,10 +94,33 @@ def check_run_manifest(
         old = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         raise error(f"{path}: unreadable; delete it or use a new run folder") from None
+    if not isinstance(old, dict):
+        raise error(f"{path}: not a manifest (expected a JSON object); delete it or use a new run folder")
+    if not any(k in old for k in new):  # only start-time records (a self-check): the run never started
+        return new
     changed = sorted(k for k in new if old.get(k) != new[k])
     if changed:
         raise error(describe(changed))
     return None
+
+
+def write_run_manifest(run_dir: Path, fingerprint: dict[str, Any]) -> None:
+    """Record ``fingerprint`` in ``run_dir``'s manifest once the run has really started.
+
+    Apps call :func:`check_run_manifest` with ``write=False`` before anything starts and this after
+    Lean and the model are up: a run that fails before then leaves no manifest, so its folder is
+    not taken for a started run (and :func:`discard_unstarted_run` may remove it). Keys already in
+    the manifest that are not part of the fingerprint (a self-check record) are kept.
+    """
+    path = Path(run_dir) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except json.JSONDecodeError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    data.update(json.loads(json.dumps(fingerprint, default=str)))
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 
 
 #: Written into each multirun job's folder when the job ends: its status and, on failure, the error.
@@ -128,6 +151,76 @@ def job_dir_name(override_dirname: str) -> str:
 
 if not OmegaConf.has_resolver("proofforge_job_dir"):
     OmegaConf.register_new_resolver("proofforge_job_dir", job_dir_name)
+
+#: Run folders this process claimed through ``${proofforge_run_dir:...}``, with the parents it created:
+#: only these may be removed again when a run fails before it really started (:func:`discard_unstarted_run`).
+_CLAIMED: dict[Path, list[Path]] = {}
+
+
+def claim_run_dir(base: str) -> str:
+    """A new run folder ``<base>/<time to the second>``, claimed atomically (``-2``, ``-3``... when taken).
+
+    Why a claim and not ``${now:...}``: two runs started in the same second got the same folder, so
+    the second refused to start (eval, formalize) or merged into the first (check). ``mkdir`` without
+    ``exist_ok`` is atomic, so two processes never get the same name. Registered with ``use_cache``
+    like Hydra's ``now``, so one config resolves to one folder.
+    """
+    root = Path(str(base)).expanduser()
+    made = [p for p in (root, *root.parents) if not p.exists()]
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    i = 1
+    while True:
+        path = root / (stamp if i == 1 else f"{stamp}-{i}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            i += 1
+            continue
+        _CLAIMED[path.resolve()] = [p.resolve() for p in made]
+        return str(path)
+
+
+if not OmegaConf.has_resolver("proofforge_run_dir"):
+    OmegaConf.register_new_resolver("proofforge_run_dir", claim_run_dir, use_cache=True)
+
+#: What Hydra itself puts in a run folder; a folder holding nothing else has no results.
+_HYDRA_FILES = (".hydra",)
+
+
+def discard_unstarted_run(run_dir: Path, *, failed: bool) -> bool:
+    """Remove a run folder this process claimed when the run left nothing in it; True when removed.
+
+    After a failure, a folder without a manifest (the run never really started: Lean missing, a bad
+    config) goes, with what Hydra and the app wrote before the failure (``.hydra/``, the log,
+    ``config.yaml``). After success (a dry run), only a folder holding nothing but Hydra's files goes.
+    A folder the user named (``hydra.run.dir=...``) or a resumed one is never claimed, so never removed.
+    """
+    import shutil
+
+    run_dir = Path(run_dir).resolve()
+    if run_dir not in _CLAIMED or not run_dir.is_dir():
+        return False
+    allowed = {*_HYDRA_FILES}
+    names = {p.name for p in run_dir.iterdir()}
+    logs = {n for n in names if n.endswith(".log")}
+    if failed:
+        if (run_dir / MANIFEST).exists():
+            return False
+        allowed |= {"config.yaml", *logs}
+    elif any((run_dir / n).stat().st_size for n in logs):
+        return False
+    else:
+        allowed |= logs
+    if not names <= allowed:
+        return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for parent in _CLAIMED.pop(run_dir):
+        try:
+            parent.rmdir()  # only if empty: another run's folder keeps it
+        except OSError:
+            break
+    return True
 
 
 def _hydra_mode() -> tuple[bool, Path | None]:
@@ -238,12 +331,18 @@ def hydra_app(
             code = next(c for types, c in errors.items() if isinstance(e, types))
             print(f"{prefix}{e}", file=sys.stderr)
             if not multirun:
+                if job_dir is not None:
+                    discard_unstarted_run(job_dir, failed=True)
                 sys.exit(code)
             _write_job_status(job_dir, "failed", error=f"{prefix}{e}", exit_code=code,
                               seconds=round(time.monotonic() - t0, 2))  # type: ignore[arg-type]
             return
-        except Exception as e:
+        except BaseException as e:
             if not multirun:
+                if job_dir is not None:
+                    discard_unstarted_run(job_dir, failed=True)
+                raise
+            if not isinstance(e, Exception):
                 raise
             import traceback
 
@@ -254,6 +353,8 @@ def hydra_app(
             return
         if multirun:
             _write_job_status(job_dir, "ok", seconds=round(time.monotonic() - t0, 2))  # type: ignore[arg-type]
+        elif job_dir is not None:
+            discard_unstarted_run(job_dir, failed=False)
 
     def main() -> None:
         import hydra

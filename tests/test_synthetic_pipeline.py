@@ -294,7 +294,7 @@ def test_unusable_settings_and_empty_input_fail_before_any_stage(tmp_path):
     for override, key in [("concurrency=0", "concurrency"), ("prove.chunk=0", "prove.chunk"),
                           ("formalize.n=0", "formalize.n"), ("rounds=0", "rounds"), ("limit=0", "limit")]:
         out = tmp_path / key
-        with pytest.raises(ValueError, match=rf"synth: {re.escape(key)} must be"):
+        with pytest.raises(ValueError, match=rf"^{re.escape(key)} must be"):
             run(make_cfg(out, tiny_model, override))
         assert not (out / "round_1").exists()  # nothing was formalized first
 

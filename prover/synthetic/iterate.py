@@ -187,7 +187,7 @@ async def arun_rounds(
     """All rounds: stages, dataset accumulation, fine-tuning, reports. Returns every round's stats."""
     rounds = int(cfg.rounds)
     if rounds < 1:
-        raise ValueError(f"synth: rounds must be >= 1, got {rounds}")
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
     settings = FinetuneSettings.from_cfg(cfg.get("finetune"), prompt_style=_c(cfg.prover, "prompt_style"))
     all_stats: list[dict[str, Any]] = []
     dataset_path = out_dir / "dataset.jsonl"
