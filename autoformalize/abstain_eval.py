@@ -29,6 +29,13 @@ from autoformalize.formalizer import ABSTAINED, FormalizationResult
 from prover.records import json_lines
 
 DEFAULT_LABELLED = Path(__file__).resolve().parent / "data" / "labelled.jsonl"
+#: The labelled set in the tiny model's controlled English (``prompt_style=tiny``): well-posed statements with
+#: their reference and ill-posed ones, drawn from held-out tiny-corpus statements (``prover.tinylm.roles``).
+DEFAULT_LABELLED_TINY = Path(__file__).resolve().parent / "data" / "labelled_tiny.jsonl"
+
+
+def default_labelled(style: str = "full") -> Path:
+    return DEFAULT_LABELLED_TINY if style == "tiny" else DEFAULT_LABELLED
 ROWS = ("formalizable", "not_formalizable")
 COLUMNS = ("faithful", "unfaithful", "abstained")
 

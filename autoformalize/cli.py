@@ -17,12 +17,19 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from autoformalize.abstain_eval import DEFAULT_LABELLED, LabelledError, abstain_report, load_labelled
+from autoformalize.abstain_eval import LabelledError, abstain_report, default_labelled, load_labelled
 from autoformalize.declarations import Declaration, DeclarationError, load_declarations
 from autoformalize.formalizer import FormalizationItem, FormalizationResult, Formalizer, ItemError
 from autoformalize.herald_eval import HeraldEvalError, check_ks, herald_summary, minif2f_items
 from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl, translation_order
-from autoformalize.prompts import DEFAULT_EXEMPLARS, PromptError, load_exemplars, template_path
+from autoformalize.prompts import (
+    DEFAULT_EXEMPLARS,
+    TINY_TEMPLATES,
+    PromptError,
+    load_exemplars,
+    stage_style,
+    template_path,
+)
 from autoformalize.retrieval import RetrievalError
 from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container, write_run_manifest
 from prover.lean.base import Verifier
@@ -51,7 +58,7 @@ def resolve_run_dir(cfg: DictConfig) -> Path:
 
 def _fingerprint(cfg: DictConfig) -> dict[str, Any]:
     """What must not change between a run and its resume (limit and batch_size may)."""
-    keys = ("mode", "input", "n", "threshold", "header", "exemplars", "num_exemplars", "templates",
+    keys = ("mode", "input", "n", "threshold", "header", "exemplars", "num_exemplars", "templates", "prompt_style",
             "sampling", "backtranslate", "judge", "judge_model", "retrieval", "model")
     fp = {k: to_container(cfg.get(k)) for k in keys}
     fp[cfg.mode] = to_container(cfg.get(cfg.mode))
@@ -92,9 +99,15 @@ def build_retriever(cfg: DictConfig) -> Any:
     )
 
 
+def _style(cfg: DictConfig) -> str:
+    return stage_style(cfg.get("prompt_style"))
+
+
 def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier,
                      judge_generator: Generator | None = None) -> Formalizer:
-    exemplars = load_exemplars(cfg.get("exemplars") or DEFAULT_EXEMPLARS)
+    tiny = _style(cfg) == "tiny"
+    # the tiny style is zero-shot unless an exemplar file is named (its prompts must fit the tiny context)
+    exemplars = load_exemplars(cfg.get("exemplars") or (None if tiny else DEFAULT_EXEMPLARS))
     k = cfg.get("num_exemplars")
     if k is not None:
         exemplars = exemplars[: int(k)]
@@ -107,7 +120,8 @@ def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier,
         sampling=_sampling(cfg.get("sampling"), temperature=0.99, max_tokens=256),
         backtranslate_sampling=_sampling(cfg.get("backtranslate"), temperature=0.1, max_tokens=256),
         judge_sampling=_sampling(cfg.get("judge"), temperature=0.0, max_tokens=128),
-        templates={str(k): str(v) for k, v in (to_container(cfg.get("templates")) or {}).items() if v},
+        templates={**(TINY_TEMPLATES if tiny else {}),
+                   **{str(k): str(v) for k, v in (to_container(cfg.get("templates")) or {}).items() if v}},
     )
 
 
@@ -126,10 +140,10 @@ def load_items(cfg: DictConfig) -> list[FormalizationItem]:
         items = minif2f_items(str(h["input"]), split=h.get("split"), limit=limit)
     else:
         if mode == "abstain_eval":
-            path = (cfg.get("abstain_eval") or {}).get("input") or DEFAULT_LABELLED
+            path = (cfg.get("abstain_eval") or {}).get("input") or default_labelled(_style(cfg))
             rows = load_labelled(path)
         else:
-            path = Path(str(cfg.get("input") or DEFAULT_LABELLED)).expanduser()
+            path = Path(str(cfg.get("input") or default_labelled(_style(cfg)))).expanduser()
             if not path.is_file():
                 raise FormalizeConfigError(f"input {path}: no such file")
             # strict: a bad last line of an input is an error, not a torn write to skip
@@ -233,7 +247,7 @@ async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, veri
             print(json.dumps({k: v for k, v in report.items() if k != "note"}, indent=2))
             print(f"note: {report['note']}")
         elif cfg.mode == "abstain_eval":
-            path = (cfg.get("abstain_eval") or {}).get("input") or DEFAULT_LABELLED
+            path = (cfg.get("abstain_eval") or {}).get("input") or default_labelled(_style(cfg))
             rows = load_labelled(path)
             if cfg.get("limit") is not None:
                 rows = rows[: int(cfg.limit)]

@@ -17,6 +17,18 @@ from prover.records import json_lines
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 DEFAULT_EXEMPLARS = PROMPTS_DIR / "exemplars.jsonl"
+#: ``prompt_style=tiny``: short versions of the three templates for the embedded tiny model (``prover/tinylm``),
+#: with the same placeholders and section markers, and its exemplar file (used only when named: the tiny style
+#: is zero-shot by default). ``prover.tinylm.formats`` builds the same strings for the model's training corpus.
+TINY_TEMPLATES: dict[str, str] = {"translate": "tiny_translate", "backtranslate": "tiny_backtranslate",
+                                  "judge": "tiny_judge"}
+TINY_EXEMPLARS = PROMPTS_DIR / "tiny_exemplars.jsonl"
+PROMPT_STYLES = ("tiny", "full")
+
+
+def stage_style(style: object) -> str:
+    """``tiny`` for the tiny model's prompt style, ``full`` (Herald's prompts) for anything else."""
+    return "tiny" if str(style or "") == "tiny" else "full"
 
 
 class PromptError(ValueError):

@@ -69,8 +69,10 @@ def pool():
 
 
 def _cfg(tmp_path: Path, *overrides: str):
+    # prompt_style=full: Herald's templates and the packaged labelled set (the tiny model's short templates and
+    # its controlled-English set, model=tiny's default, are covered by tests/test_tinylm_stages.py)
     return compose("formalize", [f"out_dir={tmp_path / 'run'}", "lean=scripted", "progress=false",
-                                 "n=2", *overrides])
+                                 "n=2", "prompt_style=full", *overrides])
 
 
 def test_cli_end_to_end_on_defaults(tmp_path, pool) -> None:

@@ -89,6 +89,7 @@ def make_cfg(out: Path, model: Path, *extra: str):
             "concurrency=2",
             "finetune.max_steps=2",
             "finetune.batch_size=2",
+            "prompt_style=full",  # Herald's / DeepSeek-Prover's prompts and problems (tiny: test_tinylm_stages.py)
             *extra,
         ],
     )
@@ -355,7 +356,7 @@ def test_cli_process_runs_every_stage_and_writes_the_outputs(tmp_path):
         [sys.executable, "-m", "prover.synthetic.pipeline", f"hydra.run.dir={run_dir}",
          f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "model=e2e", "lean=scripted",
          f"lean.rules_file={rules}", "limit=3", "formalize.n=1", "consistency.samples=1", "prove.samples=2",
-         "prove.chunk=1"],
+         "prove.chunk=1", "prompt_style=full"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -20,6 +20,12 @@ TINY = [
     "tokenizer.vocab_size=300", "arch.hidden_size=32", "arch.intermediate_size=64", "arch.num_hidden_layers=1",
     "arch.max_position_embeddings=512", "train.steps=6", "train.batch_size=8", "train.warmup_steps=2",
     "train.checkpoint_every=2", "eval.train_sample=4", "eval.max_new_tokens=6",
+    # a few examples of every other role (translate, judge, ...), so resume and determinism cover them too
+    "corpus.roles.translate=12", "corpus.roles.backtranslate=6", "corpus.roles.judge=6", "corpus.roles.quality=4",
+    "corpus.roles.consistency=2", "corpus.roles.negation=2", "corpus.roles.ill_posed=2",
+    "corpus.roles_heldout.translate=3", "corpus.roles_heldout.backtranslate=2", "corpus.roles_heldout.judge=2",
+    "corpus.roles_heldout.quality=2", "corpus.roles_heldout.consistency=1", "corpus.roles_heldout.negation=1",
+    "corpus.roles_heldout.ill_posed=1", "train.probe_every=3", "train.probe_examples=2",
     # Bitwise-equal weights are asserted below without torch's deterministic-kernel flag, whose
     # first use imports torch's compiler stack (slow); the default config keeps the flag on.
     "deterministic_algorithms=false",

@@ -16,6 +16,12 @@ from prover.records import RecordError, json_lines
 from prover.synthetic.statements import StatementError, with_name
 
 DEFAULT_INPUT = Path(__file__).resolve().parent / "data" / "informal.jsonl"
+#: ``prompt_style=tiny``: problems in the tiny model's controlled English (true, false, vacuous, ill-posed).
+TINY_INPUT = Path(__file__).resolve().parent / "data" / "informal_tiny.jsonl"
+
+
+def default_input(style: str = "full") -> Path:
+    return TINY_INPUT if style == "tiny" else DEFAULT_INPUT
 
 
 class FormalizerLike(Protocol):

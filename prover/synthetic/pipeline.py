@@ -24,9 +24,9 @@ from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
 from prover.records import RecordError
 from prover.search.base import Budget, Strategy
-from prover.synthetic.formalize import FormalizerLike, load_informal
+from prover.synthetic.formalize import FormalizerLike, default_input, load_informal
 from prover.synthetic.iterate import LazyGenerator, RoundServices, arun_rounds, close_quietly
-from prover.synthetic.quality import QualityGrader
+from prover.synthetic.quality import TINY_PROMPT, QualityGrader
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,13 @@ def build_strategy(cfg: DictConfig, generator: Generator, verifier: Verifier) ->
     return factory_build(cfg.prover, generator, verifier), budget_from_cfg(cfg.prover)
 
 
+def stage_style(cfg: DictConfig) -> str:
+    """The stages' own prompt style: ``tiny`` (the tiny model's short templates) or ``full``."""
+    from autoformalize.prompts import stage_style as style_of
+
+    return style_of(cfg.get("prompt_style"))
+
+
 def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier) -> FormalizerLike:
     from autoformalize.formalizer import Formalizer
 
@@ -68,9 +75,10 @@ def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier) 
     sampling = SamplingParams(
         temperature=float(f.get("temperature", 0.99)), max_tokens=int(f.get("max_tokens", 512))
     )
-    from autoformalize.prompts import DEFAULT_EXEMPLARS, load_exemplars
+    from autoformalize.prompts import DEFAULT_EXEMPLARS, TINY_TEMPLATES, load_exemplars
 
-    exemplars = load_exemplars(f.get("exemplars") or DEFAULT_EXEMPLARS)
+    tiny = stage_style(cfg) == "tiny"
+    exemplars = load_exemplars(f.get("exemplars") or (None if tiny else DEFAULT_EXEMPLARS))
     if f.get("num_exemplars") is not None:
         exemplars = exemplars[: int(f.num_exemplars)]
     return Formalizer(
@@ -81,6 +89,7 @@ def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier) 
         header=cfg.header,
         sampling=sampling,
         exemplars=exemplars,
+        templates=dict(TINY_TEMPLATES) if tiny else None,
     )
 
 
@@ -88,7 +97,7 @@ def build_grader(cfg: DictConfig, generator: Generator) -> QualityGrader:
     q = cfg.quality
     return QualityGrader(
         generator,
-        prompt=q.get("prompt"),
+        prompt=q.get("prompt") or (TINY_PROMPT if stage_style(cfg) == "tiny" else None),
         keep=list(q.keep),
         keep_unparsed=bool(q.keep_unparsed),
         n=int(q.n),
@@ -99,7 +108,7 @@ def build_grader(cfg: DictConfig, generator: Generator) -> QualityGrader:
 
 #: What a run folder's records depend on: a resume must not change these (limit, rounds, concurrency,
 #: fine-tuning settings and the Lean backend may change; fine-tuning keeps its own marker per round).
-FINGERPRINT_KEYS = ("input", "header", "formalize", "quality", "consistency", "prove", "export", "prover")
+FINGERPRINT_KEYS = ("input", "header", "formalize", "quality", "consistency", "prove", "export", "prover", "prompt_style")
 MODEL_KEYS = ("name", "backend", "path")
 
 
@@ -176,7 +185,7 @@ async def arun_synth(
     out.mkdir(parents=True, exist_ok=True)
     manifest = check_manifest(out, cfg)
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
-    items = load_informal(cfg.get("input"), limit=cfg.get("limit"))
+    items = load_informal(cfg.get("input") or default_input(stage_style(cfg)), limit=cfg.get("limit"))
     if not items:
         raise RecordError(f"{cfg.get('input') or 'the packaged problems'}: no informal problems to work on")
 

@@ -20,6 +20,8 @@ from prover.llm.base import Generator, SamplingParams
 GRADES: tuple[str, ...] = ("excellent", "good", "above average", "fair", "poor")
 DEFAULT_KEEP: tuple[str, ...] = ("excellent", "good", "above average")
 DEFAULT_PROMPT = Path(__file__).resolve().parent / "prompts" / "quality.txt"
+#: ``prompt_style=tiny``: the same question, short enough for the tiny model (``prover.tinylm.formats``).
+TINY_PROMPT = Path(__file__).resolve().parent / "prompts" / "quality_tiny.txt"
 
 _GRADE_WORD = r"(excellent|good|above[\s_-]*average|fair|poor)"
 _EXPLICIT = re.compile(r"(?:grade|rating|quality|score)\s*(?:is)?\s*[:=\-]?\s*\**\s*" + _GRADE_WORD, re.I)

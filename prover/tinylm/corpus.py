@@ -30,6 +30,13 @@ from prover.tinylm.formats import completion, corrector_prompt, prover_prompt
 #: miniF2F's header (DeepSeek-Prover-V1.5 `minif2f.jsonl`); used for a fraction of examples.
 MATHLIB_HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n"
 HEADERS: dict[str, str] = {"core": "", "mathlib": MATHLIB_HEADER}
+#: The Mathlib headers the stages use by default (miniF2F's, ``proofforge-formalize``'s, ``proofforge-synth``'s):
+#: a Mathlib-header example draws one of them, so the model meets each stage's own header.
+MATHLIB_HEADERS: tuple[str, ...] = (
+    MATHLIB_HEADER,
+    "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n",
+    "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n",
+)
 
 
 @dataclass(frozen=True)
@@ -363,6 +370,127 @@ def _list_mem_cons(r: random.Random, t: Types) -> Instance:
                     f"Every number {v} is in the list that starts with {v}.", ("simp",), ("typo", "decide", "omega"))
 
 
+# ---------------------------------------------------------------- divisibility and remainders: `omega`
+# omega decides `∣` and `%` by a numeral (Lean core, v4.24: `Lean/Elab/Tactic/Omega/Frontend.lean`).
+def _dvd_closed(r: random.Random, t: Types) -> Instance:
+    k, m = r.randint(2, 9), r.randint(0, 12)
+    return Instance("", f"{k} ∣ {k * m}", f"Show that {k} divides {k * m}.", ("omega",), ("typo", "intro"))
+
+
+def _dvd_mul(r: random.Random, t: Types) -> Instance:
+    (v,) = _var(r)
+    k = r.randint(2, 9)
+    return Instance(f"({v} : {t.nat})", f"{k} ∣ {k} * {v}", f"For every natural number {v}, {k} divides {k} times {v}.",
+                    ("omega",), ("typo", "decide"))
+
+
+def _mod_add(r: random.Random, t: Types) -> Instance:
+    (v,) = _var(r)
+    m = r.randint(3, 9)
+    rem, s = r.randint(0, m - 1), r.randint(1, 9)
+    h = r.choice(("h", "h₀"))
+    return Instance(f"({v} : {t.nat}) ({h} : {v} % {m} = {rem})", f"({v} + {s}) % {m} = {(rem + s) % m}",
+                    f"If {v} leaves remainder {rem} when divided by {m}, then {v} plus {s} leaves remainder "
+                    f"{(rem + s) % m} when divided by {m}.", ("omega",), ("typo", "decide"))
+
+
+def _mod_mul(r: random.Random, t: Types) -> Instance:
+    (v,) = _var(r)
+    m = r.randint(2, 9)
+    return Instance(f"({v} : {t.nat})", f"({v} * {m}) % {m} = 0",
+                    f"For every natural number {v}, {v} times {m} leaves remainder 0 when divided by {m}.",
+                    ("omega",), ("typo", "decide"))
+
+
+# ---------------------------------------------------------------- min and max
+def _min_closed(r: random.Random, t: Types) -> Instance:
+    a, b = r.randint(0, 30), r.randint(0, 30)
+    return Instance("", f"min {a} {b} = {min(a, b)}", f"Show that the minimum of {a} and {b} is {min(a, b)}.",
+                    ("decide",), ("typo", "intro"))
+
+
+def _max_closed(r: random.Random, t: Types) -> Instance:
+    a, b = r.randint(0, 30), r.randint(0, 30)
+    return Instance("", f"max {a} {b} = {max(a, b)}", f"Show that the maximum of {a} and {b} is {max(a, b)}.",
+                    ("decide",), ("typo", "intro"))
+
+
+def _min_le(r: random.Random, t: Types) -> Instance:
+    u, v = _var(r, 2)
+    return Instance(f"({u} {v} : {t.nat})", f"min {u} {v} ≤ {u}", f"The minimum of {u} and {v} is at most {u}.",
+                    ("exact Nat.min_le_left _ _",), ("typo", "decide"))
+
+
+def _le_max(r: random.Random, t: Types) -> Instance:
+    u, v = _var(r, 2)
+    return Instance(f"({u} {v} : {t.nat})", f"{u} ≤ max {u} {v}", f"Every natural number {u} is at most the maximum of {u} and {v}.",
+                    ("exact Nat.le_max_left _ _",), ("typo", "decide"))
+
+
+# ---------------------------------------------------------------- sums over List.range: `decide`
+def _range_sum(r: random.Random, t: Types) -> Instance:
+    n = r.randint(1, 12)
+    total = n * (n - 1) // 2
+    return Instance("", f"(List.range {n}).sum = {total}",
+                    f"Show that the sum of the natural numbers below {n} is {total}.", ("decide",), ("typo", "intro"))
+
+
+# ---------------------------------------------------------------- Bool logic
+def _bool_closed(r: random.Random, t: Types) -> Instance:
+    x, y = r.choice(("true", "false")), r.choice(("true", "false"))
+    op, word = r.choice((("&&", "and"), ("||", "or")))
+    value = (x == "true" and y == "true") if op == "&&" else (x == "true" or y == "true")
+    res = "true" if value else "false"
+    return Instance("", f"({x} {op} {y}) = {res}", f"Show that the boolean {x} {word} {y} is {res}.",
+                    ("decide",), ("typo", "intro"))
+
+
+def _bool_or_true(r: random.Random, t: Types) -> Instance:
+    v = r.choice(("b", "c", "x"))
+    return Instance(f"({v} : Bool)", f"({v} || true) = true", f"For every boolean {v}, {v} or true is true.",
+                    ("simp",), ("typo", "omega"))
+
+
+def _bool_and_false(r: random.Random, t: Types) -> Instance:
+    v = r.choice(("b", "c", "x"))
+    return Instance(f"({v} : Bool)", f"({v} && false) = false", f"For every boolean {v}, {v} and false is false.",
+                    ("simp",), ("typo", "omega"))
+
+
+def _bool_not_not(r: random.Random, t: Types) -> Instance:
+    v = r.choice(("b", "c", "x"))
+    return Instance(f"({v} : Bool)", f"(!(!{v})) = {v}", f"For every boolean {v}, not not {v} is {v}.",
+                    ("simp",), ("typo", "omega"))
+
+
+# ---------------------------------------------------------------- existentials with a witness
+def _exists_add(r: random.Random, t: Types) -> Instance:
+    (v,) = _var(r)
+    a, b = r.randint(1, 20), r.randint(0, 20)
+    return Instance("", f"∃ {v} : {t.nat}, {v} + {a} = {a + b}",
+                    f"There is a natural number {v} such that {v} plus {a} is {a + b}.", (f"exact ⟨{b}, rfl⟩",),
+                    ("typo", "intro"))
+
+
+def _exists_mul(r: random.Random, t: Types) -> Instance:
+    (v,) = _var(r)
+    k, m = r.randint(2, 9), r.randint(1, 12)
+    return Instance("", f"∃ {v} : {t.nat}, {k} * {v} = {k * m}",
+                    f"There is a natural number {v} such that {k} times {v} is {k * m}.", (f"exact ⟨{m}, rfl⟩",),
+                    ("typo", "intro"))
+
+
+# ---------------------------------------------------------------- contradictory hypotheses (vacuous statements)
+def _vacuous(r: random.Random, t: Types) -> Instance:
+    """Hypotheses that prove ``False``: the synthetic pipeline's consistency probe must drop these."""
+    (v,) = _var(r)
+    a = r.randint(1, 20)
+    b = a + r.randint(0, 10)
+    c = r.randint(0, 30)
+    return Instance(f"({v} : {t.nat}) (h₀ : {v} < {a}) (h₁ : {b} < {v})", f"{v} = {c}",
+                    f"If {v} is less than {a} and {b} is less than {v}, then {v} is {c}.", ("omega",), ("typo", "decide"))
+
+
 TEMPLATES: tuple[Template, ...] = (
     Template("nat_add_closed", "arith", _add_closed),
     Template("nat_mul_closed", "arith", _mul_closed),
@@ -406,6 +534,22 @@ TEMPLATES: tuple[Template, ...] = (
     Template("list_length", "list", _list_length),
     Template("list_length_append", "list", _list_length_append),
     Template("list_mem_cons", "list", _list_mem_cons),
+    Template("nat_dvd_closed", "number", _dvd_closed),
+    Template("nat_dvd_mul", "number", _dvd_mul),
+    Template("nat_mod_add", "number", _mod_add),
+    Template("nat_mod_mul", "number", _mod_mul),
+    Template("nat_min_closed", "minmax", _min_closed),
+    Template("nat_max_closed", "minmax", _max_closed),
+    Template("nat_min_le", "minmax", _min_le),
+    Template("nat_le_max", "minmax", _le_max),
+    Template("range_sum", "sum", _range_sum),
+    Template("bool_closed", "bool", _bool_closed),
+    Template("bool_or_true", "bool", _bool_or_true),
+    Template("bool_and_false", "bool", _bool_and_false),
+    Template("bool_not_not", "bool", _bool_not_not),
+    Template("exists_add", "exists", _exists_add),
+    Template("exists_mul", "exists", _exists_mul),
+    Template("vacuous_hyps", "vacuous", _vacuous),
 )
 TEMPLATE_NAMES: tuple[str, ...] = tuple(t.name for t in TEMPLATES)
 _BY_NAME: dict[str, Template] = {t.name: t for t in TEMPLATES}
@@ -526,7 +670,8 @@ def make_example(template: Template, rng: random.Random, header_kind: str, index
     name = theorem_name(index)
     binders = f" {inst.binders}" if inst.binders else ""
     stmt = f"theorem {name}{binders} : {inst.goal} := by\n"
-    ex = Example(name=name, template=template.name, group=template.group, header=HEADERS[header_kind],
+    header = HEADERS[header_kind] if header_kind == "core" else MATHLIB_HEADERS[rng.randrange(len(MATHLIB_HEADERS))]
+    ex = Example(name=name, template=template.name, group=template.group, header=header,
                  informal=inst.informal, formal_statement=stmt, proof=_indent(inst.proof), split=split,
                  mistakes=list(inst.mistakes))
     return statement_key(template.name, header_kind, inst.binders, inst.goal), ex

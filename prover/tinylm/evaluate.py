@@ -8,6 +8,7 @@ question a strategy cares about before spending a Lean call: is the output a tac
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -124,8 +125,168 @@ def evaluate_model(model: Any, tokenizer: Any, sets: dict[str, Sequence[Scored]]
 
 def summary_line(results: dict[str, Any]) -> str:
     parts = [f"{name}: exact-match {r['exact_match']:.1%}, parse {r['parse_rate']:.1%} (n={r['n']})"
-             for name, r in results.items()]
+             for name, r in results.items() if name != "roles"]
+    roles = results.get("roles") or {}
+    parts += [f"{role}: {r['metric']} {r['value']:.1%} (n={r['n']})" for role, r in roles.items()
+              if isinstance(r, dict) and "metric" in r]
     return "; ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------ every role
+_LEAN_BLOCK = re.compile(r"```lean4\n(.*?)(?:\n```|$)", re.DOTALL)
+
+
+def translated_statement(text: str) -> str | None:
+    """The statement a translation answer gives (``theorem ...`` before ``:= by sorry``), or None (abstained).
+
+    A simplified reading of ``autoformalize.translate.extract_statement`` (which this layer cannot
+    import): the first lean4 block's first ``theorem`` line, cut at ``:=``, whitespace normalised."""
+    m = _LEAN_BLOCK.search(text)
+    body = m.group(1) if m else text
+    i = body.find("theorem ")
+    if i < 0:
+        return None
+    stmt = body[i:].split(":=", 1)[0]
+    return " ".join(stmt.split()) or None
+
+
+_BINDER_NAMES = re.compile(r"[({]([^():{}]+?) :")
+_QUANT_NAMES = re.compile(r"[∃∀] (\w+)")
+
+
+def alpha_normal(statement: str | None) -> str | None:
+    """The statement with its theorem name dropped and bound names (binders, hypotheses, ``∃``/``∀``)
+    renamed in order of appearance, so statements equal up to renaming compare equal."""
+    if not statement:
+        return None
+    s = " ".join(statement.split())
+    s = re.sub(r"^theorem \S+", "theorem _", s)
+    names: list[str] = []
+    for group in _BINDER_NAMES.findall(s):
+        names += [n for n in group.split() if n not in names]
+    names += [n for n in _QUANT_NAMES.findall(s) if n not in names]
+    for i, n in enumerate(names):
+        s = re.sub(rf"(?<![\w.']){re.escape(n)}(?![\w'₀-₉])", f"⟪{i}⟫", s)
+    return s
+
+
+def _label(text: str) -> str | None:
+    m = re.search(r"Label:\s*(faithful|unfaithful)", text)
+    return m.group(1) if m else None
+
+
+#: Tokens generated per role (the completions' lengths, with room).
+ROLE_MAX_TOKENS = {"translate": 72, "backtranslate": 56, "judge": 24, "quality": 4, "consistency": 24, "negation": 24}
+
+
+def evaluate_roles(model: Any, tokenizer: Any, examples: Sequence[Any], batch_size: int = 64) -> dict[str, Any]:
+    """Greedy per-role scores on held-out role examples (:class:`prover.tinylm.roles.RoleExample`).
+
+    translation: the statement equals the reference up to renaming of bound variables (ill-posed inputs
+    count as correct when no statement is written); back-translation: the informal text is exact, and the
+    round trip (back-translate the reference, translate that text) gives the reference statement again;
+    judge and quality: label accuracy; consistency and negation: the proof equals the reference. The
+    abstention confusion matrix runs the formaliser's decision on the held-out translation inputs: translate,
+    back-translate the statement, judge it against the input; answered when the judge says faithful."""
+    from prover.tinylm import formats
+
+    by_role: dict[str, list[Any]] = defaultdict(list)
+    for ex in examples:
+        by_role[ex.role].append(ex)
+    out: dict[str, Any] = {}
+    gen: dict[str, list[str]] = {}
+    for role, rows in sorted(by_role.items()):
+        gen[role] = generate_greedy(model, tokenizer, [r.prompt() for r in rows], ROLE_MAX_TOKENS.get(role, 48),
+                                    batch_size, desc=f"eval {role}")
+    if "translate" in by_role:
+        rows, outs = by_role["translate"], gen["translate"]
+        hits = [alpha_normal(translated_statement(o)) == alpha_normal(r.reference or None) for r, o in zip(rows, outs, strict=True)]
+        well = [h for r, h in zip(rows, hits, strict=True) if r.kind != "ill_posed"]
+        ill = [h for r, h in zip(rows, hits, strict=True) if r.kind == "ill_posed"]
+        out["translate"] = {"metric": "equal up to renaming", "value": sum(well) / max(len(well), 1), "n": len(well),
+                            "ill_posed_abstained": sum(ill) / max(len(ill), 1) if ill else None, "n_ill_posed": len(ill),
+                            "samples": [{"prompt_tail": r.prompt()[-100:], "output": o, "reference": r.reference}
+                                        for r, o in list(zip(rows, outs, strict=True))[:3]]}
+    if "backtranslate" in by_role:
+        rows, outs = by_role["backtranslate"], gen["backtranslate"]
+        exact = [extract_text(o) == r.reference for r, o in zip(rows, outs, strict=True)]
+        again = generate_greedy(model, tokenizer, [
+            formats.translate_prompt(r.meta.get("header", ""), r.meta["statement"].split()[1], extract_text(o))
+            for r, o in zip(rows, outs, strict=True)], ROLE_MAX_TOKENS["translate"], batch_size, desc="eval round trip")
+        trip = [alpha_normal(translated_statement(a)) == alpha_normal(r.meta["statement"]) for r, a in zip(rows, again, strict=True)]
+        out["backtranslate"] = {"metric": "round trip to the same statement", "value": sum(trip) / max(len(rows), 1),
+                                "n": len(rows), "informal_exact": sum(exact) / max(len(rows), 1)}
+    for role in ("judge", "quality"):
+        if role in by_role:
+            rows, outs = by_role[role], gen[role]
+            read = [_label(o) if role == "judge" else o.strip().split("\n")[0].strip() for o in outs]
+            hits = [g == r.reference for r, g in zip(rows, read, strict=True)]
+            out[role] = {"metric": "accuracy", "value": sum(hits) / max(len(rows), 1), "n": len(rows),
+                         "per_kind": _per_kind(rows, hits)}
+    for role in ("consistency", "negation"):
+        if role in by_role:
+            rows, outs = by_role[role], gen[role]
+            hits = [extract_proof(o) == r.reference.rstrip() for r, o in zip(rows, outs, strict=True)]
+            out[role] = {"metric": "exact-match", "value": sum(hits) / max(len(rows), 1), "n": len(rows)}
+    if "translate" in by_role:
+        out["abstention"] = abstention_matrix(model, tokenizer, by_role["translate"], gen["translate"], batch_size)
+    return out
+
+
+def extract_text(text: str) -> str:
+    """A free-text answer (back-translation): its first paragraph, whitespace normalised."""
+    return " ".join(text.strip().split("\n\n")[0].split())
+
+
+def _per_kind(rows: Sequence[Any], hits: Sequence[bool]) -> dict[str, dict[str, Any]]:
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r, h in zip(rows, hits, strict=True):
+        per[r.kind][0] += h
+        per[r.kind][1] += 1
+    return {k: {"accuracy": a / n, "n": n} for k, (a, n) in sorted(per.items())}
+
+
+def abstention_matrix(model: Any, tokenizer: Any, rows: Sequence[Any], translations: Sequence[str],
+                      batch_size: int = 64) -> dict[str, Any]:
+    """Abstain-QA's confusion matrix and rates, with the cells and rates ``autoformalize/abstain_eval.py``
+    defines, for the formaliser's decision run greedily with one sample per input."""
+    from prover.tinylm import formats
+
+    stmts = [translated_statement(t) for t in translations]
+    answered = [i for i, s in enumerate(stmts) if s]
+    backs = generate_greedy(model, tokenizer, [formats.backtranslate_prompt(stmts[i] or "") for i in answered],
+                            ROLE_MAX_TOKENS["backtranslate"], batch_size, desc="eval abstention")
+    verdicts = generate_greedy(model, tokenizer, [
+        formats.judge_prompt(rows[i].meta["informal"], extract_text(b)) for i, b in zip(answered, backs, strict=True)],
+        ROLE_MAX_TOKENS["judge"], batch_size, desc="eval abstention judge")
+    accepted = {i for i, v in zip(answered, verdicts, strict=True) if _label(v) == "faithful"}
+    cols = ("faithful", "unfaithful", "abstained")
+    matrix = {"formalizable": dict.fromkeys(cols, 0), "not_formalizable": dict.fromkeys(cols, 0)}
+    for i, r in enumerate(rows):
+        key = "not_formalizable" if r.kind == "ill_posed" else "formalizable"
+        if i not in accepted:
+            cell = "abstained"
+        elif key == "not_formalizable":
+            cell = "unfaithful"
+        else:
+            cell = "faithful" if alpha_normal(stmts[i]) == alpha_normal(r.reference) else "unfaithful"
+        matrix[key][cell] += 1
+    f, nf = matrix["formalizable"], matrix["not_formalizable"]
+    f_total, nf_total = sum(f.values()), sum(nf.values())
+    ans = f["faithful"] + f["unfaithful"] + nf["unfaithful"]
+
+    def rate(a: int, b: int) -> float | None:
+        return a / b if b else None
+
+    rates = {
+        "abstain_rate_not_formalizable": rate(nf["abstained"], nf_total),
+        "wrong_rate_formalizable": rate(f["unfaithful"], f_total),
+        "faithful_rate_formalizable": rate(f["faithful"], f_total),
+        "over_abstain_rate_formalizable": rate(f["abstained"], f_total),
+        "precision_answered": rate(f["faithful"], ans),
+        "accuracy": rate(f["faithful"] + nf["abstained"], f_total + nf_total),
+    }
+    return {"matrix": matrix, "rates": rates}
 
 
 def evaluate_checkpoint(path: str | Path, split: str = "heldout", max_new_tokens: int = 48,
@@ -148,7 +309,45 @@ def evaluate_checkpoint(path: str | Path, split: str = "heldout", max_new_tokens
         ]
     model = AutoModelForCausalLM.from_pretrained(path)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    return evaluate_model(model, tokenizer, sets, max_new_tokens, batch_size)
+    results = evaluate_model(model, tokenizer, sets, max_new_tokens, batch_size)
+    roles_file = path / "corpus" / f"roles_{split}.jsonl"
+    if roles_file.is_file():
+        from prover.tinylm.roles import RoleExample
+
+        rows = [RoleExample.from_dict(json.loads(line)) for line in roles_file.read_text().splitlines() if line]
+        held_t = set(_heldout_templates(path))
+        unseen = [r for r in rows if r.template in held_t]
+        results["roles"] = evaluate_roles(model, tokenizer, [r for r in rows if r.template not in held_t], batch_size)
+        if unseen:
+            results["roles_heldout_templates"] = evaluate_roles(model, tokenizer, unseen, batch_size)
+    return results
+
+
+def _heldout_templates(path: Path) -> list[str]:
+    from omegaconf import OmegaConf
+
+    cfg_file = path / "train_config.yaml"
+    if not cfg_file.is_file():
+        return []
+    return list(OmegaConf.load(cfg_file).get("corpus", {}).get("heldout_templates") or [])
+
+
+def role_table(results: dict[str, Any]) -> str:
+    """The per-role figures as a Markdown table (what docs/tinylm.md quotes)."""
+    lines = ["| set | role | metric | value | n |", "| --- | --- | --- | --- | --- |"]
+    for name in ("heldout", "corrector_heldout"):
+        if name in results:
+            role = "prover" if name == "heldout" else "corrector"
+            lines.append(f"| statements | {role} | exact-match | {results[name]['exact_match']:.1%} | {results[name]['n']} |")
+    for set_name, key in (("statements", "roles"), ("templates", "roles_heldout_templates")):
+        for role, r in (results.get(key) or {}).items():
+            if isinstance(r, dict) and "metric" in r:
+                lines.append(f"| {set_name} | {role} | {r['metric']} | {r['value']:.1%} | {r['n']} |")
+        ab = (results.get(key) or {}).get("abstention")
+        if ab:
+            rates = ", ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}" for k, v in ab["rates"].items())
+            lines.append(f"| {set_name} | abstention | {ab['matrix']} | {rates} | |")
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -167,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except FileNotFoundError as exc:
         raise SystemExit(f"error: {exc}") from None
     print(summary_line(results))
+    print(role_table(results))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ tiny model builds its prompts with these functions rather than re-typing the str
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 #: The end marker: a completion stops at the closing code fence.
 END = "```"
 
@@ -73,3 +75,67 @@ def extract_proof(text: str) -> str:
     cut = text.find(END)
     body = text if cut < 0 else text[:cut]
     return body.rstrip("\n").rstrip()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The stages' tiny prompt styles (``prompt_style=tiny``): short versions of the Herald and DeepSeek-Prover
+# prompts that fit the tiny model's context and keep each prompt's shape (its section markers and its output
+# format), so the same stage code reads the tiny model's answers as it reads a real model's. The stages own
+# the template files (``autoformalize/prompts/tiny_*.txt``, ``prover/synthetic/prompts/quality_tiny.txt``)
+# and render them with their own renderers; these functions build the same strings for the corpus, from this
+# layer, and ``tests/test_tinylm_roles.py`` checks that the two agree byte for byte.
+
+TRANSLATE_PREAMBLE = (
+    "Translate the informal statement into a Lean 4 theorem statement for the header below, ending with "
+    "`:= by sorry`.\n\nHeader:\n"
+)
+BACKTRANSLATE_PREAMBLE = "Explain in plain mathematical English what the following Lean 4 theorem states.\n\n```lean4\n"
+JUDGE_PREAMBLE = "You are checking whether two problems are the same.\n\nProblem A:\n"
+QUALITY_PREAMBLE = "Grade the formal statement on this scale: excellent, good, above average, fair, poor.\n\n"
+
+#: What the tiny translator writes for an ill-posed informal statement: no Lean statement, so the
+#: formaliser abstains ("none of n samples type-checks").
+ABSTAIN_TEXT = "Cannot faithfully formalize: the statement is ill-posed."
+
+
+def translate_example(name: str, informal: str, formal: str) -> str:
+    """One few-shot exemplar, as ``autoformalize/prompts/translate_example.txt`` renders it."""
+    return f"**Name**\n{name}\n**Informal statement**\n{informal}\n**Lean 4 statement**\n```lean4\n{formal}\n```\n\n"
+
+
+def translate_prompt(header: str, name: str, informal: str, exemplars: Sequence[tuple[str, str, str]] = ()) -> str:
+    """The tiny translation prompt (``autoformalize.translate.translation_prompt`` with ``tiny_translate.txt``)."""
+    examples = "".join(translate_example(*e) for e in exemplars)
+    return (TRANSLATE_PREAMBLE + header.strip() + "\n" + ("\n" + examples if examples else "\n")
+            + f"**Name**\n{name}\n**Informal statement**\n{informal.strip()}\n**Lean 4 statement**\n")
+
+
+def translate_completion(statement: str | None) -> str:
+    """The translator's answer: the statement (``theorem name binders : goal``) closed by ``:= by sorry`` in
+    one lean4 block, or :data:`ABSTAIN_TEXT` when ``statement`` is None (ill-posed input)."""
+    if statement is None:
+        return ABSTAIN_TEXT
+    return f"```lean4\n{statement.strip()} := by sorry\n{END}"
+
+
+def backtranslate_prompt(statement: str) -> str:
+    """The tiny back-translation prompt (``tiny_backtranslate.txt``); ``statement`` without ``:= by sorry``."""
+    return BACKTRANSLATE_PREAMBLE + statement.strip() + "\n```\n**Informal statement**\n"
+
+
+def judge_prompt(original: str, back_translation: str) -> str:
+    """The tiny judge prompt (``tiny_judge.txt``)."""
+    return JUDGE_PREAMBLE + original.strip() + "\n\nProblem B:\n" + back_translation.strip() + "\n\nAnswer:\n"
+
+
+def judge_completion(faithful: bool, reason: str) -> str:
+    """The judge's answer in the format ``autoformalize.judge.parse_judgement`` reads first."""
+    label, score = ("faithful", "1.0") if faithful else ("unfaithful", "0.0")
+    return f"Label: {label}\nScore: {score}\nReason: {reason}"
+
+
+def quality_prompt(informal: str, statement: str) -> str:
+    """The tiny quality prompt (``quality_tiny.txt``, rendered by ``prover.synthetic.quality``); the model
+    continues after ``Grade:``."""
+    return (QUALITY_PREAMBLE + "Natural-language problem:\n" + informal.strip() + "\nFormal statement:\n"
+            + statement.strip() + "\nGrade:")

@@ -19,7 +19,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ CHECKPOINT = "checkpoint"
 STATE_FILE = "state.pt"
 CONFIG_FILE = "train_config.yaml"
 METRICS_FILE = "metrics.json"
+#: The embedded default stays tiny (TinyHelen trains ~14M-parameter Llamas); larger configs are refused.
+MAX_PARAMS = 20_000_000
 #: Config keys that do not change the trained weights, so a rerun may differ in them.
 NON_TRAINING_KEYS = ("out_dir", "eval", "deterministic_algorithms", "train.stop_after", "train.checkpoint_every", "train.log_every",
                      "logger")
@@ -62,7 +64,8 @@ _NUMERIC_FIELDS: tuple[tuple[str, type, float | None], ...] = (
     ("train.steps", int, 1), ("train.batch_size", int, 1), ("train.warmup_steps", int, 0),
     ("train.checkpoint_every", int, 1), ("train.log_every", int, 1), ("train.stop_after", int, 0),
     ("train.lr", float, None), ("train.min_lr_frac", float, 0), ("train.weight_decay", float, 0),
-    ("train.grad_clip", float, None),
+    ("train.grad_clip", float, None), ("train.probe_every", int, 0), ("train.probe_examples", int, 1),
+    ("train.curriculum.every", int, 1), ("train.curriculum.advance_loss", float, 0),
     ("eval.max_new_tokens", int, 1), ("eval.batch_size", int, 1), ("eval.train_sample", int, 0),
 )
 
@@ -222,11 +225,12 @@ def collate(items: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, 
     return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
-def _write_corpus(out: Path, corpus: Any) -> None:
+def _write_corpus(out: Path, corpus: Any, roles_train: Sequence[Any] = (), roles_heldout: Sequence[Any] = ()) -> None:
     folder = out / "corpus"
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in (("train", corpus.train), ("heldout", corpus.heldout),
-                       ("corrector_train", corpus.corrector_train), ("corrector_heldout", corpus.corrector_heldout)):
+                       ("corrector_train", corpus.corrector_train), ("corrector_heldout", corpus.corrector_heldout),
+                       ("roles_train", roles_train), ("roles_heldout", roles_heldout)):
         tmp = folder / f"{name}.jsonl.tmp"
         with tmp.open("w", encoding="utf-8") as f:
             for row in rows:
@@ -284,7 +288,9 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
     from transformers import AutoTokenizer
 
     from prover.tinylm.corpus import build_corpus
-    from prover.tinylm.evaluate import evaluate_model, summary_line
+    from prover.tinylm.curriculum import Curriculum, heldout_loss, loss_probe
+    from prover.tinylm.evaluate import evaluate_model, evaluate_roles, summary_line
+    from prover.tinylm.roles import build_roles
     from prover.tinylm.tokenizer import train_tokenizer
 
     cfg = to_container(cfg)
@@ -314,15 +320,20 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             mathlib_frac=float(cc["mathlib_frac"]), holdout_mod=int(cc["holdout_mod"]),
             heldout_templates=list(cc.get("heldout_templates") or []),
         )
-        _write_corpus(out, corpus)
+        roles_train, roles_heldout = build_roles(corpus.train, corpus.heldout, dict(cc.get("roles") or {}),
+                                                 dict(cc.get("roles_heldout") or {}), seed)
+        _write_corpus(out, corpus, roles_train, roles_heldout)
         if (out / "tokenizer.json").is_file():  # an interrupted run already trained and saved it
             tokenizer = AutoTokenizer.from_pretrained(out)
         else:
-            tokenizer = train_tokenizer(corpus.texts(), int(cfg["tokenizer"]["vocab_size"]))
+            role_texts = [t for ex in [*roles_train, *roles_heldout] for t in (ex.prompt(), ex.completion())]
+            tokenizer = train_tokenizer([*corpus.texts(), *role_texts], int(cfg["tokenizer"]["vocab_size"]))
             tokenizer.save_pretrained(out)
 
         max_len = int(cfg["arch"]["max_position_embeddings"])
-        data = [encode(tokenizer, ex.prompt(), ex.completion()) for ex in [*corpus.train, *corpus.corrector_train]]
+        train_rows = [*corpus.train, *corpus.corrector_train, *roles_train]
+        row_roles = ["prove"] * len(corpus.train) + ["correct"] * len(corpus.corrector_train) + [r.role for r in roles_train]
+        data = [encode(tokenizer, ex.prompt(), ex.completion()) for ex in train_rows]
         too_long = sum(len(ids) > max_len for ids, _ in data)
         if too_long:
             raise TrainConfigError(
@@ -331,19 +342,30 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
 
         model = _build_model(cfg, tokenizer)
         opt = _optimizer(model, tr)
-        order = BatchOrder([len(ids) for ids, _ in data], int(tr["batch_size"]), seed)
-        start, seconds, curve = 0, 0.0, []
+        lengths = [len(ids) for ids, _ in data]
+        curriculum = Curriculum(tr.get("curriculum") or {}, row_roles, lengths, int(tr["batch_size"]), seed)
+        probe = loss_probe(tokenizer, {
+            "prove": corpus.heldout, "correct": corpus.corrector_heldout,
+            **{role: [r for r in roles_heldout if r.role == role] for role in sorted({r.role for r in roles_heldout})},
+        }, int(tr.get("probe_examples", 16)))
+        probe_every = int(tr.get("probe_every", 0))
+        start, seconds, curve, heldout_curve = 0, 0.0, [], []
         state_path = out / CHECKPOINT / STATE_FILE
         if state_path.is_file():
             state = torch.load(state_path, map_location="cpu", weights_only=False)
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             start, seconds, curve = int(state["step"]), float(state["seconds"]), list(state["curve"])
+            heldout_curve = list(state.get("heldout_curve", []))
+            curriculum.load_state(state.get("curriculum") or {})
             print(f"tinylm: resuming {out} from step {start}/{tr['steps']}")
 
         steps, every = int(tr["steps"]), int(tr["checkpoint_every"])
         stop_at = steps if tr.get("stop_after") is None else min(steps, start + int(tr["stop_after"]))
         n_params = sum(p.numel() for p in model.parameters())
+        if n_params > MAX_PARAMS:
+            raise TrainConfigError(f"the tiny model would have {n_params / 1e6:.1f}M parameters; keep it under "
+                                   f"{MAX_PARAMS / 1e6:.0f}M (arch.*)")
         model.train()
         bar = tqdm(range(start, stop_at), initial=start, total=steps, desc=f"tinylm ({n_params / 1e6:.2f}M params)")
         t0 = time.perf_counter()
@@ -351,7 +373,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             lr = lr_at(step, tr)
             for g in opt.param_groups:
                 g["lr"] = lr
-            batch = collate([data[i] for i in order(step)], tokenizer.pad_token_id)
+            batch = collate([data[i] for i in curriculum.batch(step)], tokenizer.pad_token_id)
             loss = model(**batch).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), float(tr["grad_clip"]))
@@ -362,8 +384,18 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
                 bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.1e}")
                 tracker.log_metrics({"train/loss": loss.item(), "train/learning_rate": lr}, step=step)
             done = step + 1
+            if curriculum.enabled and done % curriculum.every == 0:
+                curriculum.update(done, heldout_loss(model, [probe[r] for r in curriculum.active_roles() if r in probe]))
+                model.train()
+            if probe_every and (done % probe_every == 0 or done == steps):
+                losses = {role: round(heldout_loss(model, [p]), 4) for role, p in probe.items()}
+                heldout_curve.append([done, round(heldout_loss(model, list(probe.values())), 4), losses])
+                bar.set_postfix(loss=f"{loss.item():.3f}", heldout=f"{heldout_curve[-1][1]:.3f}", lr=f"{lr:.1e}")
+                model.train()
             if done % every == 0 or done == stop_at:
-                _save_state(out, model, opt, done, {"seconds": seconds + time.perf_counter() - t0, "curve": curve})
+                _save_state(out, model, opt, done, {"seconds": seconds + time.perf_counter() - t0, "curve": curve,
+                                                    "heldout_curve": heldout_curve,
+                                                    "curriculum": curriculum.state()})
         bar.close()
         seconds += time.perf_counter() - t0
         if stop_at < steps:
@@ -380,6 +412,8 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             "train_sample": corpus.train[: int(ev.get("train_sample", 100))],
         }
         results = evaluate_model(model, tokenizer, sets, int(ev.get("max_new_tokens", 48)), int(ev.get("batch_size", 64)))
+        if roles_heldout:
+            results["roles"] = evaluate_roles(model, tokenizer, roles_heldout, int(ev.get("batch_size", 64)))
         metrics = {
             "params": n_params,
             "steps": steps,
@@ -389,6 +423,9 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             "threads": torch.get_num_threads(),
             "final_loss": curve[-1][1] if curve else None,
             "loss_curve": curve,
+            "heldout_loss_curve": heldout_curve,
+            "curriculum": curriculum.report(heldout_curve, tr.get("target_loss")),
+            "max_tokens": max(lengths),
             "eval": results,
         }
         tracker.log_summary({k: v for k, v in metrics.items() if isinstance(v, (int, float))})

@@ -1,0 +1,195 @@
+"""The tiny corpus's data for every role: same strings as the stages render, sound perturbations, new families."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+from collections import Counter
+
+import pytest
+
+from autoformalize.backtranslate import backtranslation_prompt, clean_backtranslation
+from autoformalize.judge import judge_prompt as stage_judge_prompt
+from autoformalize.judge import parse_judgement
+from autoformalize.prompts import TINY_EXEMPLARS, TINY_TEMPLATES, Exemplar, load_exemplars
+from autoformalize.translate import extract_statement, translation_prompt
+from prover.synthetic.formalize import TINY_INPUT
+from prover.synthetic.quality import TINY_PROMPT, load_prompt, parse_grade, render_prompt
+from prover.synthetic.statements import consistency_statement, negation_statement
+from prover.tinylm import formats
+from prover.tinylm.corpus import TEMPLATES, build_corpus, make_example
+from prover.tinylm.evaluate import alpha_normal, parses_as_proof, translated_statement
+from prover.tinylm.roles import (
+    EXEMPLARS,
+    ROLES,
+    build_roles,
+    closed_truth,
+    demo_sets,
+    ill_posed,
+    ill_posed_kind,
+    pair_of,
+    perturb,
+    vocabulary,
+)
+
+COUNTS = {"translate": 120, "backtranslate": 60, "judge": 80, "quality": 40, "consistency": 20, "negation": 20,
+          "ill_posed": 20}
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return build_corpus(n_train=1500, n_heldout=150, n_corrector=50, n_corrector_heldout=10, seed=5)
+
+
+@pytest.fixture(scope="module")
+def roles(corpus):
+    return build_roles(corpus.train, corpus.heldout, COUNTS, {k: v // 4 for k, v in COUNTS.items()}, seed=5)
+
+
+def test_every_role_is_built_and_its_answer_is_read_by_its_stage(roles):
+    train, held = roles
+    assert set(ROLES) <= {r.role for r in train} and {r.split for r in held} == {"heldout"}
+    for r in train:
+        if r.role == "translate":
+            stmt = extract_statement(r.completion())
+            assert (stmt is None) == (r.kind == "ill_posed")
+            assert stmt == (r.reference or None) and translated_statement(r.completion()) == stmt
+        elif r.role == "backtranslate":
+            assert clean_backtranslation(r.completion()) == r.reference
+        elif r.role == "judge":
+            j = parse_judgement(r.completion())
+            assert j.parsed and j.label == r.reference and j.accepts(0.5) == (r.reference == "faithful")
+        elif r.role == "quality":
+            assert parse_grade(r.completion()) == r.reference
+        else:
+            assert parses_as_proof(r.completion()), r.completion()
+
+
+def test_tiny_prompts_are_the_strings_the_stages_render(roles):
+    header = "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n"
+    for k in range(len(EXEMPLARS) + 1):
+        stage = translation_prompt("Show that 2 plus 2 is 4.", name="t", header=header,
+                                   exemplars=[Exemplar(*e) for e in EXEMPLARS[:k]], template=TINY_TEMPLATES["translate"])
+        assert stage == formats.translate_prompt(header, "t", "Show that 2 plus 2 is 4.", EXEMPLARS[:k])
+    assert [(e.name, e.informal, e.formal) for e in load_exemplars(TINY_EXEMPLARS)] == list(EXEMPLARS)
+    stmt = "theorem t (n : ℕ) : n + 0 = n"
+    assert backtranslation_prompt(stmt, template=TINY_TEMPLATES["backtranslate"]) == formats.backtranslate_prompt(stmt)
+    assert stage_judge_prompt("A.", "B.", template=TINY_TEMPLATES["judge"]) == formats.judge_prompt("A.", "B.")
+    assert render_prompt(load_prompt(TINY_PROMPT), "A.", stmt + " := by\n") == formats.quality_prompt("A.", stmt + " := by\n")
+    # the synthetic filters' statements have the shape the corpus trains the prover on
+    train, _ = roles
+    for r in train:
+        if r.role in ("consistency", "negation"):
+            base = r.meta["statement"].replace("_consistency ", " ", 1).replace("_neg : ", " : ", 1)
+            if r.role == "consistency":
+                m = re.match(r"^(theorem \S+)((?: \([^()]*\))*) : False := by\n$", r.meta["statement"])
+                original = f"{m.group(1).removesuffix('_consistency')}{m.group(2)} : x = 0 := by\n"
+                assert consistency_statement(original)[0] == r.meta["statement"], base
+            else:
+                m = re.match(r"^theorem (\S+)_neg : ¬ \((.*)\) := by\n$", r.meta["statement"])
+                assert negation_statement(f"theorem {m.group(1)} : {m.group(2)} := by\n")[0] == r.meta["statement"]
+
+
+def test_no_training_role_example_is_about_a_heldout_statement(corpus, roles):
+    train, _ = roles
+    """Same header and statement body (a statement is held out with its header, as the prover split is)."""
+    held = {(ex.header, pair_of(ex).statement.split(" ", 2)[2]) for ex in corpus.heldout}
+    for r in train:
+        if r.role in ("translate", "backtranslate") and r.reference and r.kind != "ill_posed":
+            stmt = r.reference if r.role == "translate" else r.meta["statement"]
+            assert (r.meta["header"], stmt.split(" ", 2)[2]) not in held
+
+
+def test_perturbations_change_both_sides_and_only_once(corpus):
+    rng = random.Random(0)
+    seen = Counter()
+    for ex in corpus.train[:600]:
+        p = pair_of(ex)
+        for kind in ("constant", "drop_hypothesis", "flip_inequality", "quantifier"):
+            q = perturb(p, kind, rng)
+            if q is None:
+                continue
+            seen[kind] += 1
+            assert q.statement != p.statement and q.informal != p.informal, (kind, p, q)
+            if kind == "drop_hypothesis":
+                assert not re.search(r"\(h\S* :", q.binders) and q.goal == p.goal
+            if kind == "flip_inequality":
+                assert ("≥" in q.statement or ">" in q.statement) and ("at least" in q.informal or "greater" in q.informal)
+            if kind == "quantifier":
+                assert q.goal.startswith("∀") and q.informal.startswith("For every")
+    assert all(seen[k] > 0 for k in ("constant", "drop_hypothesis", "flip_inequality", "quantifier")), seen
+
+
+def test_closed_truth_and_the_negation_examples_are_false_statements(roles):
+    assert closed_truth("3 + 4 = 7") is True and closed_truth("3 + 4 = 8") is False
+    assert closed_truth("min 3 7 = 3") and closed_truth("3 ∣ 12") and not closed_truth("(true && false) = true")
+    assert closed_truth("(List.range 4).sum = 6") and closed_truth("x + 0 = x") is None
+    train, _ = roles
+    negs = [r for r in train if r.role == "negation"]
+    assert negs
+    for r in negs:
+        goal = re.match(r"^theorem \S+ : ¬ \((.*)\) := by\n$", r.meta["statement"]).group(1)
+        assert closed_truth(goal) is False, goal
+
+
+NEW_GROUPS = ("number", "minmax", "sum", "bool", "exists", "vacuous")
+
+
+def _py(expr: str) -> str:
+    expr = re.sub(r"\b(min|max) (\w+) (\w+)", r"\1(\2, \3)", expr)
+    expr = re.sub(r"\(List\.range (\d+)\)\.sum", r"sum(range(\1))", expr)
+    expr = re.sub(r"(\w+) ∣ (.+)$", r"((\2) % \1 == 0)", expr)
+    expr = expr.replace("&&", " and ").replace("||", " or ").replace("!", " not ").replace("true", "True")
+    expr = expr.replace("false", "False").replace("≤", "<=").replace("≠", "!=")
+    return re.sub(r"(?<![<>!=])=(?!=)", "==", expr)
+
+
+@pytest.mark.parametrize("template", [t for t in TEMPLATES if t.group in NEW_GROUPS], ids=lambda t: t.name)
+def test_new_families_state_true_things(template):
+    """Brute force over small values (an ∃ by its witness; vacuous hypotheses: no value satisfies them)."""
+    rng = random.Random(3)
+    for i in range(12):
+        _, ex = make_example(template, rng, "core" if i % 2 else "mathlib", i, "train")
+        p = pair_of(ex)
+        goal, binders = p.goal, p.binders
+        if goal.startswith("∃"):
+            witness = re.search(r"⟨(\d+),", ex.proof).group(1)
+            m = re.match(r"^∃ (\w+) : \S+, (.*)$", goal)
+            assert eval(_py(m.group(2)), {}, {m.group(1): int(witness)}), ex.formal_statement
+            continue
+        vars_ = [(n, ty) for names, ty in re.findall(r"\(([^():]+) : (\w+)\)", binders) for n in names.split()
+                 if ty in ("Nat", "ℕ", "Bool")]
+        hyps = [_py(h) for _, h in re.findall(r"\((h\S*) : ([^()]*)\)", binders)]
+        domains = [(False, True) if ty == "Bool" else range(0, 30) for _, ty in vars_]
+        for values in itertools.product(*domains):
+            env = dict(zip([n for n, _ in vars_], values, strict=True))
+            if all(eval(h, {}, env) for h in hyps):
+                assert template.group != "vacuous", ex.formal_statement
+                assert eval(_py(goal), {"sum": sum, "range": range, "min": min, "max": max}, env), ex.formal_statement
+
+
+def test_vocabulary_is_small_and_ill_posed_statements_are_recognised(corpus, roles):
+    train, _ = roles
+    words = vocabulary([ex.informal for ex in corpus.train] + [r.meta.get("informal", "") for r in train])
+    assert 40 < len(words) < 2000
+    rng = random.Random(1)
+    assert all(ill_posed_kind(ill_posed(rng)) for _ in range(50))
+    assert not any(ill_posed_kind(ex.informal) for ex in corpus.train[:300])
+
+
+def test_alpha_normal_ignores_names_of_bound_variables_only():
+    a = "theorem x (a b : ℕ) (h : a ≤ b) : a + 1 ≤ b + 1"
+    assert alpha_normal(a) == alpha_normal("theorem y (m n : ℕ) (h₀ : m ≤ n) : m + 1 ≤ n + 1")
+    assert alpha_normal(a) != alpha_normal("theorem y (m n : ℕ) (h₀ : m ≤ n) : m + 2 ≤ n + 1")
+    assert alpha_normal("theorem t : ∃ n : ℕ, n + 1 = 3") == alpha_normal("theorem s : ∃ k : ℕ, k + 1 = 3")
+
+
+def test_packaged_demo_sets_are_regenerated_exactly():
+    from autoformalize.abstain_eval import DEFAULT_LABELLED_TINY
+
+    labelled, synth = demo_sets()
+    assert [json.loads(x) for x in DEFAULT_LABELLED_TINY.read_text().splitlines()] == labelled
+    assert [json.loads(x) for x in TINY_INPUT.read_text().splitlines()] == synth
+    assert {r["expect"] for r in synth} == {"proved", "disproved", "inconsistent", "abstained"}
