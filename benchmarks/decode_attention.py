@@ -69,6 +69,19 @@ def time_fn(fn: Callable[[], torch.Tensor], device: torch.device, warmup: int, r
     return statistics.median(times) if device.type == "cuda" else min(times)
 
 
+def _attempt(fn: Callable[[], torch.Tensor]) -> torch.Tensor | None:
+    """fn(), or None if the GPU ran out of memory (its cache is emptied so that the next method has room)."""
+    try:
+        return fn()
+    except torch.cuda.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        return None
+
+
+def _fmt(value: float | None, width: int, mult: float, digits: int) -> str:
+    return f"{'oom':>{width}}" if value is None else f"{value * mult:>{width}.{digits}f}"
+
+
 def methods(device: torch.device, num_programs: int, block_n: int, num_sms: int):
     """name -> fn(q, k, v, lens, scale) for this device."""
     if device.type == "cuda":
@@ -174,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if gpu:
         header += "  " + "  ".join(f"{m} %roof" for m in fns)
     print(header)
-    gen = torch.Generator(device="cpu").manual_seed(0)
+    gen = torch.Generator(device=device).manual_seed(0)  # on the GPU: a 512k x 16 cache is generated in place
     for bsz in batches:
         for length in contexts:
             key = f"{name}|{dtype}|{bsz}|{length}|{args.ragged}"
@@ -186,37 +199,48 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{bsz:>3} {length:>7}  skipped: {kv_bytes / 2**30:.1f} GiB of KV does not fit")
                 continue
             shape = (bsz, args.heads_kv, length, args.head_dim)
-            k = torch.randn(shape, generator=gen, dtype=torch.float32).to(device=device, dtype=dtype)
-            v = torch.randn(shape, generator=gen, dtype=torch.float32).to(device=device, dtype=dtype)
-            q = torch.randn(bsz, args.heads_q, args.head_dim, generator=gen).to(device=device, dtype=dtype)
+            k = torch.randn(shape, generator=gen, dtype=dtype, device=device)
+            v = torch.randn(shape, generator=gen, dtype=dtype, device=device)
+            q = torch.randn(bsz, args.heads_q, args.head_dim, generator=gen, dtype=dtype, device=device)
             if args.ragged:
-                lens = torch.randint(max(1, length // 8), length + 1, (bsz,), generator=gen)
+                lens = torch.randint(max(1, length // 8), length + 1, (bsz,), generator=gen, device=device)
             else:
-                lens = torch.full((bsz,), length)
-            lens = lens.to(device=device, dtype=torch.int32)
+                lens = torch.full((bsz,), length, device=device)
+            lens = lens.to(dtype=torch.int32)
             used_bytes = 2 * int(lens.sum()) * args.heads_kv * args.head_dim * elem
             scale = args.head_dim**-0.5
-            truth = fns["sdpa"](q, k, v, lens, scale).float()
             row = {"device": name, "dtype": str(dtype), "batch": bsz, "context": length, "ragged": args.ragged,
                    "num_programs": num_programs, "block_n": block_n, "kv_bytes": used_bytes}  # fmt: skip
+            truth = None
+            for m in ("sdpa", "split_k"):  # SDPA expands GQA heads and can run out of memory at 512k x 16
+                truth = _attempt(functools.partial(fns[m], q, k, v, lens, scale))
+                if truth is not None:
+                    truth, row["truth"] = truth.float(), m
+                    break
             for m, fn in fns.items():
                 call = functools.partial(fn, q, k, v, lens, scale)
-                row[f"{m}_max_err"] = (call().float() - truth).abs().max().item()
+                out = _attempt(call)
+                if out is None:  # out of memory: recorded as such, the other methods still run
+                    row[f"{m}_max_err"] = row[f"{m}_s"] = None
+                    continue
+                row[f"{m}_max_err"] = (out.float() - truth).abs().max().item() if truth is not None else None
+                del out
                 row[f"{m}_s"] = time_fn(call, device, warmup, reps)
                 if gpu:
                     row[f"{m}_tbs"] = used_bytes / row[f"{m}_s"] / 1e12
                     row[f"{m}_roofline"] = row[f"{m}_tbs"] / args.bandwidth_tbs
             for m in fns:
                 if m != "lean":
-                    row[f"{m}_over_lean"] = row[f"{m}_s"] / row["lean_s"]
-            line = f"{bsz:>3} {length:>7} " + " ".join(f"{row[m + '_s'] * 1e3:>11.3f}" for m in fns) + "  "
-            line += "  ".join(f"{row[m + '_over_lean']:>{len(m) + 5}.2f}" for m in fns if m != "lean")
+                    both = row[f"{m}_s"] is not None and row["lean_s"] is not None
+                    row[f"{m}_over_lean"] = row[f"{m}_s"] / row["lean_s"] if both else None
+            line = f"{bsz:>3} {length:>7} " + " ".join(_fmt(row[m + "_s"], 11, 1e3, 3) for m in fns) + "  "
+            line += "  ".join(_fmt(row[m + "_over_lean"], len(m) + 5, 1, 2) for m in fns if m != "lean")
             if gpu:
-                line += "  " + "  ".join(f"{100 * row[m + '_roofline']:>{len(m) + 6}.1f}" for m in fns)
+                line += "  " + "  ".join(_fmt(row.get(m + "_roofline"), len(m) + 6, 100, 1) for m in fns)
             print(line, flush=True)
             if writer is not None:
                 writer.write(row)
-            del k, v, q
+            del k, v, q, truth
     if writer is not None:
         writer.close()
     if not gpu:
