@@ -55,8 +55,6 @@ _ITEM = re.compile(
     r"|^(?P<scope>namespace|section|end|noncomputable\s+section|mutual)\b[ \t]*(?P<scope_name>[^\s]*)",
     re.MULTILINE | re.DOTALL,
 )
-_IDENT = re.compile(r"[^\W\d][\w.'!?₀-₉]*")
-_NAME = re.compile(r"\s*([^\s(:{\[⦃]+)")
 
 
 def _blank_comments(text: str) -> str:
@@ -105,12 +103,13 @@ def _scan(text: str, source: str = "") -> list[tuple[Declaration, int, int]]:
         if kind == "example":
             continue
         rest = clean[m.end():end]
-        nm = _NAME.match(rest)
-        if kind != "instance" and not nm:
+        first = next(lex.iter_tokens(rest), None)  # the declared name, as Lean reads it («» names too)
+        nm = first if first is not None and first.kind == lex.IDENT and not first.error else None
+        if kind != "instance" and nm is None:
             continue
-        local = nm.group(1) if nm and not rest.lstrip().startswith(("[", ":", "(", "{", "where")) else ""
+        local = rest[nm.start : nm.end] if nm is not None and rest[nm.start : nm.end] != "where" else ""
         if local:
-            rest = rest[nm.end():]
+            rest = rest[nm.end :]
         ns = [s[1] for s in scopes if s[0] == "namespace" and s[1]]
         if not local:
             local = f"instance_{clean.count(chr(10), 0, m.start()) + 1}"
@@ -128,8 +127,7 @@ def _scan(text: str, source: str = "") -> list[tuple[Declaration, int, int]]:
     out = []
     for decl, start, stop, ns, sig_body in found:
         deps: list[str] = []
-        for tok in _IDENT.findall(sig_body):
-            tok = tok.rstrip(".")
+        for tok in (sig_body[t.start : t.end] for t in lex.iter_tokens(sig_body) if t.kind == lex.IDENT):
             for k in range(len(ns), -1, -1):
                 cand = ".".join([*ns[:k], tok])
                 if cand in names:

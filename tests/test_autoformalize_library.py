@@ -187,3 +187,13 @@ def test_library_mode_limit_keeps_a_dependency_closed_prefix(tmp_path, capsys) -
                   generator=ScriptedGenerator(_translator(prompts)))
     names = [r["name"] for r in read_jsonl(run / "library.jsonl")]
     assert len(names) == len(set(names)) == 7 and len(prompts) == 7
+
+
+def test_scanner_reads_names_comments_and_strings_as_lean_does():
+    src = ('def «my def» : Nat := 1\n'
+           'def s : String := "-- not a comment /- nor this"\n'
+           '/-! a module doc mentioning theorem hidden -/\n'
+           '/-- uses «my def» -/\ntheorem uses : «my def» = 1 := rfl\n')
+    decls = {d.name: d for d in scan_lean_source(src)}
+    assert set(decls) == {"«my def»", "s", "uses"}
+    assert decls["uses"].deps == ["«my def»"] and decls["uses"].docstring == "uses «my def»"

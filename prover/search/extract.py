@@ -63,13 +63,8 @@ def theorem_name(statement: str) -> str | None:
     return lex.theorem_name(statement)
 
 
-def strip_comments(text: str) -> str:
-    """``text`` with its comments blanked as Lean's scanner reads them (offsets unchanged)."""
-    return lex.strip_comments(text)
-
-
 def _has_content(proof: str) -> bool:
-    return bool(strip_comments(proof).strip())
+    return bool(lex.strip_comments(proof).strip())
 
 
 def normalize_proof(text: str) -> str:
