@@ -48,7 +48,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sys.argv = [sys.argv[0] if sys.argv else "prover.main", *args]
     eval_main()
+    if not any(a in ("-h", "--help", "--hydra-help", "--cfg", "-c", "--info") for a in args):
+        print(NEXT_STEPS, flush=True)
     return 0
+
+
+#: The main job's closing lines: the other two pipelines run on the same embedded default (the tiny model
+#: plays every role there, with prompt_style=tiny and the packaged controlled-English sets).
+NEXT_STEPS = (
+    "[proofforge] next, on the same embedded model:\n"
+    "  proofforge-formalize     # informal statements -> Lean statements, abstaining on ill-posed ones "
+    "(Herald; results.jsonl)\n"
+    "  proofforge-synth         # DeepSeek-Prover's loop: formalize, grade, consistency, prove/disprove, "
+    "export SFT records, fine-tune\n"
+    "  (docs/autoformalize.md, docs/synthetic.md, docs/tinylm.md)"
+)
 
 
 if __name__ == "__main__":

@@ -147,3 +147,20 @@ def test_synth_defaults_run_every_stage_and_export_sft_records(tmp_path):
         (i, "proof" if e == "proved" else "disproof") for i, e in expect.items() if e in ("proved", "disproved"))
     assert stats["new_rows"] == len(rows)
     assert (out / "round_1" / "checkpoint").is_dir()  # the SFT records fine-tuned the base model
+
+
+def test_main_job_closes_by_pointing_to_formalize_and_synth(monkeypatch, capsys):
+    import types
+
+    import evals.run as eval_run
+    import prover.main as main_job
+    from prover.lean import setup
+
+    ran = []
+    monkeypatch.setattr(setup, "ensure_lean", lambda mathlib=False, project_dir=None: types.SimpleNamespace(
+        argv=["repl"], cwd="lean_project"))
+    monkeypatch.setattr(eval_run, "main", lambda: ran.append("eval"))
+    assert main_job.main([]) == 0 and ran == ["eval"]
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith(main_job.NEXT_STEPS.rstrip())
+    assert "proofforge-formalize" in out and "proofforge-synth" in out
