@@ -106,5 +106,6 @@ def build_verifier(cfg: Any) -> Verifier:
             actors=node.get("actors"),
             address=node.get("address"),
             pool_config={**{k: v for k, v in node.items() if k not in skip}, "backend": inner},
+            build_pool=build_verifier,
         )
     raise ValueError(f"lean.backend: unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from prover.lean.base import Verifier
@@ -88,10 +88,8 @@ def _actor_class(ray: Any) -> Any:
     class LeanWorkerActor:  # pragma: no cover - runs inside Ray (tests/test_lean_ray.py exercises it)
         """Holds one LeanPool on its node; verdicts travel back as dicts."""
 
-        def __init__(self, pool_config: dict[str, Any]) -> None:
-            from prover.lean.factory import build_verifier
-
-            self.pool = build_verifier(pool_config)
+        def __init__(self, build_pool: Callable[[dict[str, Any]], Verifier], pool_config: dict[str, Any]) -> None:
+            self.pool = build_pool(pool_config)
 
         async def info(self) -> dict[str, Any]:
             import os
@@ -114,7 +112,10 @@ class RayPool(Verifier):
 
     ``pool_config`` is the ``lean`` config each actor builds its local pool from (backend
     ``local`` by default; it also carries ``actor_cpus``, ``max_restarts``, ``max_task_retries``).
-    ``handles`` injects ready actor handles (tests), each taking ``capacity`` calls at a time.
+    ``build_pool`` builds that pool inside each actor (``prover.lean.factory.build_verifier``, passed
+    in by the factory rather than imported here, so the factory and this module do not import each
+    other; Ray pickles the function by reference). ``handles`` injects ready actor handles (tests),
+    each taking ``capacity`` calls at a time.
     """
 
     def __init__(
@@ -123,10 +124,12 @@ class RayPool(Verifier):
         address: str | None = None,
         pool_config: dict[str, Any] | None = None,
         *,
+        build_pool: Callable[[dict[str, Any]], Verifier] | None = None,
         handles: Sequence[Any] | None = None,
         capacity: int = 1,
     ) -> None:
         self.pool_config = dict(pool_config or {"backend": "local"})
+        self.build_pool = build_pool
         self.options = actor_options(self.pool_config)  # a bad value fails here, naming the key
         self.address = address
         self.n_actors = actors
@@ -150,7 +153,9 @@ class RayPool(Verifier):
             ray.init(address=self.address, ignore_reinit_error=True)
         n = self.n_actors or max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
         cls = _actor_class(ray)
-        handles = [cls.options(**self.options).remote(self.pool_config) for _ in range(n)]
+        if self.build_pool is None:
+            raise ValueError("RayPool needs build_pool (the function each actor builds its pool with)")
+        handles = [cls.options(**self.options).remote(self.build_pool, self.pool_config) for _ in range(n)]
         infos = await asyncio.gather(*(h.info.remote() for h in handles))
         self._capacity = [max(1, int(i.get("workers", 1))) for i in infos]
         self.core_only = any(bool(i.get("core_only")) for i in infos)
