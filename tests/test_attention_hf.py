@@ -17,13 +17,15 @@ SMALL = {"vocab_size": 96, "hidden_size": 64, "intermediate_size": 128, "num_hid
 @pytest.fixture
 def decode_calls(monkeypatch):
     calls = []
-    real = hf.lean_attention_decode
+    real = hf.run_decode
 
-    def spy(q, *args, **kwargs):
-        calls.append((tuple(q.shape), kwargs.get("cache_leftpad")))
-        return real(q, *args, **kwargs)
+    def spy(call, q, *args):
+        calls.append((tuple(q.shape), call.cache_leftpad))
+        assert call.backend == "vectorized"  # the CPU default
+        return real(call, q, *args)
 
-    monkeypatch.setattr(hf, "lean_attention_decode", spy)
+    monkeypatch.setattr(hf, "run_decode", spy)
+    monkeypatch.setattr(hf, "_LAST", hf._LastMask())
     return calls
 
 

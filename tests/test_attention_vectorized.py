@@ -137,9 +137,10 @@ def test_a_correct_kernel_is_used_after_its_check(kernel_device):
 def test_the_hook_reads_each_steps_mask_once(monkeypatch):
     import prover.attention.hf_integration as hook
 
-    seen = []
-    real = hook.mask_to_ranges
+    seen, prepared = [], []
+    real, real_prepare = hook.mask_to_ranges, hook.prepare_decode
     monkeypatch.setattr(hook, "mask_to_ranges", lambda *a: seen.append(1) or real(*a))
+    monkeypatch.setattr(hook, "prepare_decode", lambda *a, **kw: prepared.append(1) or real_prepare(*a, **kw))
     monkeypatch.setattr(hook, "_LAST", hook._LastMask())
     q, k, v = random_dense(2, 4, 2, 16, 30)
     q4 = q[:, :, None, :]
@@ -150,7 +151,7 @@ def test_the_hook_reads_each_steps_mask_once(monkeypatch):
 
     mask = (torch.arange(30)[None, :] >= torch.tensor([5, 0])[:, None])[:, None, None, :]
     first = [step(mask) for _ in range(3)]  # three layers of one step: one mask, analysed once
-    assert len(seen) == 1
+    assert len(seen) == len(prepared) == 1  # and the call checked and resolved once
     truth = sdpa_truth(q, k, v, [25, 30], leftpad=torch.tensor([5, 0]))
     for out in first:
         torch.testing.assert_close(out.double(), truth, atol=2e-5, rtol=1e-4)

@@ -13,13 +13,17 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
+from .baselines import sdpa_reference
 from .schedule import LeanSchedule, Segment, build_schedule, default_block_n
 from .selfcheck import attention_report
+from .vectorized import lean_decode_vectorized
 
 __all__ = [
+    "DecodeCall",
     "LeanSchedule",
     "Segment",
     "attention_report",
@@ -27,6 +31,8 @@ __all__ = [
     "default_block_n",
     "default_num_programs",
     "lean_attention_decode",
+    "prepare_decode",
+    "run_decode",
 ]
 
 _DTYPES = (torch.float16, torch.bfloat16, torch.float32)
@@ -154,6 +160,47 @@ def lean_attention_decode(
 
     Returns: [B, H_q, d] in q's dtype.
     """
+    call = prepare_decode(
+        q, k_cache, v_cache, seq_lens, scale=scale, block_table=block_table, num_programs=num_programs,
+        backend=backend, block_n=block_n, cache_leftpad=cache_leftpad,
+    )  # fmt: skip
+    return run_decode(call, q, k_cache, v_cache)
+
+
+@dataclass(frozen=True)
+class DecodeCall:
+    """A checked and resolved :func:`lean_attention_decode` call, before any attention math.
+
+    Everything in it depends only on shapes, dtypes, the lengths and the options, so the transformers hook
+    prepares it once per decode step and runs it for every layer (:func:`run_decode`).
+    """
+
+    backend: str  # resolved: "triton", "vectorized", "reference" or "sdpa"
+    seq_lens: torch.Tensor
+    scale: float
+    block_n: int
+    num_programs: int
+    block_table: torch.Tensor | None
+    cache_leftpad: torch.Tensor | None
+    lens: tuple[int, ...] | None  # host copies, for the PyTorch paths
+    pads: tuple[int, ...] | None
+
+
+def prepare_decode(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    seq_lens: torch.Tensor | Sequence[int],
+    *,
+    scale: float | None = None,
+    block_table: torch.Tensor | None = None,
+    num_programs: int | None = None,
+    backend: str = "auto",
+    block_n: int | None = None,
+    cache_leftpad: torch.Tensor | None = None,
+) -> DecodeCall:
+    """Validate the inputs (``ValueError`` naming the input) and resolve the backend; arguments as
+    :func:`lean_attention_decode`. On CUDA with ``backend="auto"`` this is where the first-use self-check runs."""
     if backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
     if not isinstance(seq_lens, torch.Tensor):
@@ -174,24 +221,32 @@ def lean_attention_decode(
             backend = "triton" if passed else "sdpa"
         else:
             backend = "vectorized"
-    if backend == "triton":
-        return _run_triton(
-            q, k_cache, v_cache, seq_lens, scale=scale, block_n=block_n, num_programs=num_programs,
-            block_table=block_table, cache_leftpad=cache_leftpad,
-        )  # fmt: skip
-    if backend == "sdpa":
-        from .baselines import sdpa_reference
+    lens = pads = None
+    if backend in ("vectorized", "reference"):  # these read the lengths on the host
+        lens = tuple(int(x) for x in seq_lens.tolist())
+        pads = tuple(int(x) for x in cache_leftpad.tolist()) if cache_leftpad is not None else None
+        _check_lengths(list(lens), k_cache, block_table, list(pads) if pads is not None else None)
+    return DecodeCall(backend, seq_lens, scale, block_n, num_programs, block_table, cache_leftpad, lens, pads)
 
-        return sdpa_reference(q, k_cache, v_cache, seq_lens, scale=scale, block_table=block_table,
-                              cache_leftpad=cache_leftpad)  # fmt: skip
-    lens = [int(x) for x in seq_lens.tolist()]
-    pads = [int(x) for x in cache_leftpad.tolist()] if cache_leftpad is not None else None
-    _check_lengths(lens, k_cache, block_table, pads)
-    if backend == "vectorized":
-        from .vectorized import lean_decode_vectorized as impl
-    else:
-        from .reference import lean_decode_reference as impl
-    return impl(
-        q, k_cache, v_cache, lens, scale=scale, block_n=block_n, num_programs=num_programs,
-        block_table=block_table, cache_leftpad=pads,
+
+def run_decode(call: DecodeCall, q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor) -> torch.Tensor:
+    """Run a prepared call on q/k/v of the shapes it was prepared for."""
+    if call.backend == "vectorized":
+        return lean_decode_vectorized(
+            q, k_cache, v_cache, call.lens, scale=call.scale, block_n=call.block_n, num_programs=call.num_programs,
+            block_table=call.block_table, cache_leftpad=call.pads,
+        )  # fmt: skip
+    if call.backend == "triton":
+        return _run_triton(
+            q, k_cache, v_cache, call.seq_lens, scale=call.scale, block_n=call.block_n,
+            num_programs=call.num_programs, block_table=call.block_table, cache_leftpad=call.cache_leftpad,
+        )  # fmt: skip
+    if call.backend == "sdpa":
+        return sdpa_reference(q, k_cache, v_cache, call.seq_lens, scale=call.scale, block_table=call.block_table,
+                              cache_leftpad=call.cache_leftpad)  # fmt: skip
+    from .reference import lean_decode_reference
+
+    return lean_decode_reference(
+        q, k_cache, v_cache, list(call.lens), scale=call.scale, block_n=call.block_n, num_programs=call.num_programs,
+        block_table=call.block_table, cache_leftpad=list(call.pads) if call.pads is not None else None,
     )  # fmt: skip

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from . import lean_attention_decode
+from . import DecodeCall, prepare_decode, run_decode
 
 __all__ = ["LEAN_ATTENTION", "register_lean_attention", "lean_attention_forward", "mask_to_ranges"]
 
@@ -65,6 +65,10 @@ class _LastMask(threading.local):
     ref: Callable[[], torch.Tensor | None] | None = None
     key: tuple = ()
     ranges: tuple[torch.Tensor, torch.Tensor | None] | None = None
+    calls: dict[tuple, DecodeCall]  # this step's prepared calls, per (shapes, dtype, scale)
+
+    def __init__(self) -> None:
+        self.calls = {}
 
 
 _LAST = _LastMask()
@@ -83,6 +87,7 @@ def _step_ranges(
         lens, leftpad = (t.to(device) for t in found)
         ranges = (lens, leftpad if bool(leftpad.any()) else None)
     _LAST.ref, _LAST.key, _LAST.ranges = (None if mask is None else weakref.ref(mask)), key, ranges
+    _LAST.calls = {}
     return ranges
 
 
@@ -127,9 +132,15 @@ def lean_attention_forward(
     if _use_lean(query, key, value, dropout, kwargs):
         ranges = _step_ranges(attention_mask, query.shape[0], key.shape[2], query.device)
         if ranges is not None:
-            lens, leftpad = ranges
-            out = lean_attention_decode(query[:, :, 0, :], key, value, lens, scale=scaling, cache_leftpad=leftpad)
-            return out[:, None, :, :], None
+            q = query[:, :, 0, :]
+            # the layers of one step share shapes and lengths: check and resolve the call once per step
+            call_key = (q.shape, key.shape, value.shape, q.dtype, scaling)
+            call = _LAST.calls.get(call_key)
+            if call is None:
+                lens, leftpad = ranges
+                call = prepare_decode(q, key, value, lens, scale=scaling, cache_leftpad=leftpad)
+                _LAST.calls[call_key] = call
+            return run_decode(call, q, key, value).unsqueeze(1), None
     from transformers.integrations.sdpa_attention import sdpa_attention_forward  # prefill: once per forward
 
     return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)

@@ -99,7 +99,7 @@ def split_plan(
     block_n: int, num_programs: int, device: torch.device,
 ) -> SplitPlan:
     """The cached :class:`SplitPlan` (an LRU of the last few combinations; decode steps differ by length)."""
-    key = (seq_lens, cache_leftpad, num_kv_heads, capacity, block_n, num_programs, str(device))
+    key = (seq_lens, cache_leftpad, num_kv_heads, capacity, block_n, num_programs, device)
     plan = _PLAN_CACHE.get(key)
     if plan is not None:
         _PLAN_CACHE.move_to_end(key)
@@ -155,17 +155,19 @@ def lean_decode_vectorized(
         return torch.zeros_like(q)
     if block_table is not None:
         k, v = (paged_to_dense(c, block_table, capacity) for c in (k_cache, v_cache))
-    else:
+    elif capacity < k_cache.shape[2]:
         k, v = k_cache[:, :, :capacity], v_cache[:, :, :capacity]  # views: nothing past the last valid key
+    else:
+        k, v = k_cache, v_cache
     h_kv = k.shape[1]
     group = h_q // h_kv
     plan = split_plan(tuple(seq_lens), tuple(cache_leftpad) if cache_leftpad else None, h_kv, capacity, block_n,
                       num_programs, q.device)  # fmt: skip
-    qf = q.reshape(bsz * h_kv, group, d).float()
+    qf = q.reshape(bsz * h_kv, group, d)
     kt = k.reshape(bsz * h_kv, capacity, d).transpose(1, 2)
     vf = v.reshape(bsz * h_kv, capacity, d)
-    if kt.dtype != torch.float32:
-        kt, vf = kt.float(), vf.float()
+    if q.dtype != torch.float32:  # fp32 accumulation, as the kernel
+        qf, kt, vf = qf.float(), kt.float(), vf.float()
     if plan.max_splits == 1:  # no head is split across programs: each segment is its head's whole result
         scores = torch.baddbmm(plan.bias[:, 0], qf, kt, alpha=scale)  # [B*H_kv, G, L], other heads' keys -inf
         out = torch.bmm(torch.softmax(scores, -1), vf)
@@ -181,4 +183,5 @@ def lean_decode_vectorized(
         out = (part_acc * (weight / part_l)[..., None]).sum(1)
     if plan.empty is not None:
         out = out * plan.empty  # heads of empty sequences: zeros
-    return out.reshape(bsz, h_q, d).to(q.dtype)
+    out = out.view(bsz, h_q, d)
+    return out if out.dtype == q.dtype else out.to(q.dtype)
