@@ -18,10 +18,16 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from autoformalize.abstain_eval import LabelledError, abstain_report, default_labelled, load_labelled
-from autoformalize.declarations import Declaration, DeclarationError, load_declarations
+from autoformalize.declarations import Declaration, DeclarationError
 from autoformalize.formalizer import FormalizationItem, FormalizationResult, Formalizer, ItemError
 from autoformalize.herald_eval import HeraldEvalError, check_ks, herald_summary, minif2f_items
-from autoformalize.library import LibraryError, ainformalize_library, extract_with_repl, translation_order
+from autoformalize.library import (
+    LibraryError,
+    ainformalize_library,
+    extract_with_repl,
+    load_declarations,
+    translation_order,
+)
 from autoformalize.prompts import (
     DEFAULT_EXEMPLARS,
     TINY_TEMPLATES,

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-from prover.records import json_lines
 
 
 class DeclarationError(ValueError):
@@ -60,21 +57,3 @@ class Declaration:
         """One line for a translation prompt."""
         doc = f"  -- {self.docstring.strip().splitlines()[0]}" if self.docstring.strip() else ""
         return f"{self.kind} {self.name} {self.signature}".strip() + doc
-
-
-def load_declarations(path: str | Path) -> list[Declaration]:
-    """Read declarations from JSONL (one ``Declaration`` per line) or a ``.lean`` source file (scanned)."""
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise DeclarationError(f"declarations file {p} does not exist")
-    if p.suffix == ".lean":
-        from autoformalize.library import scan_lean_source
-
-        return scan_lean_source(p.read_text(encoding="utf-8"), source=str(p))
-    out = []
-    for i, obj in json_lines(p, DeclarationError):
-        try:
-            out.append(Declaration.from_dict(obj))
-        except DeclarationError as e:
-            raise DeclarationError(f"{p}:{i}: {e}") from None
-    return out
