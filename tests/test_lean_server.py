@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
 import re
 import sys
 import typing
@@ -241,6 +242,7 @@ def test_saturation_gives_429_with_retry_after_and_loses_nothing():
         else:
             (res,) = r.json()["results"]
             assert res["proofforge"]["status"] == "proved" and "response" in res
+            assert res["id"] == json.loads(r.request.content)["snippets"][0]["id"]
     assert health.json()["status"] == "ok" and health.json()["queue_depth"] == 0
     assert after.json()["results"][0]["proofforge"]["status"] == "proved"
 
@@ -330,3 +332,21 @@ def test_hydra_app_bad_port_is_one_line(tmp_path):
                            f"hydra.run.dir={tmp_path}"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("proofforge-lean-server: port must be in 0..65535")
+
+
+def test_model_written_code_is_not_logged_at_info(caplog):
+    app = create_app(scripted_verifier(RULES), ServerSettings())
+    secret = "theorem leak_check_4f1e : 1 = 1 := by simp -- SECRET-PROOF-TEXT"
+
+    async def send() -> httpx.Response:
+        async with _asgi(app) as c:
+            return await c.post("/api/check", json={"snippets": [{"id": "leak", "code": secret}]})
+
+    try:
+        with caplog.at_level(logging.INFO):
+            resp = asyncio.run(send())
+    finally:
+        app.state.service.verifier.close()
+    assert resp.json()["results"][0]["proofforge"]["status"] == "proved"
+    assert any("/api/check: 1 candidates" in r.getMessage() for r in caplog.records)
+    assert "SECRET-PROOF-TEXT" not in caplog.text and "leak_check_4f1e" not in caplog.text
