@@ -52,8 +52,9 @@ class FormalizeConfigError(ValueError):
     """The formalize config is unusable; the message names the key."""
 
 
-USER_ERRORS = (FormalizeConfigError, ItemError, RecordError, PromptError, DeclarationError, LabelledError,
-               HeraldEvalError, LibraryError, RetrievalError)
+#: A bad or empty input file (exit 3); FormalizeConfigError, PromptError and RetrievalError are config errors (exit 2).
+INPUT_ERRORS = (ItemError, RecordError, DeclarationError, LabelledError, HeraldEvalError, LibraryError)
+USER_ERRORS = (FormalizeConfigError, PromptError, RetrievalError, *INPUT_ERRORS)
 
 
 # ---------------------------------------------------------------------------- run folder
@@ -344,10 +345,12 @@ def run_formalize(cfg: DictConfig, *, generator: Generator | None = None,
 # ---------------------------------------------------------------------------- CLI
 def main() -> None:
     """Hydra entry point over ``configs/formalize.yaml`` (config folder resolved at call time)."""
+    from prover.exit_codes import INPUT, SETUP, USAGE
     from prover.lean.project import LeanMissingError
-    from prover.llm.errors import GeneratorError
+    from prover.llm.errors import GeneratorConfigError, GeneratorError
 
-    errors = {(LeanMissingError, GeneratorError, *USER_ERRORS): 2}
+    errors = {(GeneratorConfigError,): USAGE, (LeanMissingError, GeneratorError): SETUP, (FormalizeConfigError, PromptError, RetrievalError): USAGE,
+              INPUT_ERRORS: INPUT}
     hydra_app("formalize", run_formalize, prefix="proofforge-formalize: ", errors=errors)()
 
 

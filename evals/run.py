@@ -429,9 +429,13 @@ class EvalInterrupted(Exception):
     """Ctrl-C during a run: one line saying what was kept and how to resume, instead of a traceback."""
 
 
+class EvalPartialFailure(Exception):
+    """The run went to its end, but some problems raised: everything else is written (exit 1)."""
+
+
 def _task(cfg: DictConfig) -> None:
     try:
-        run_eval(cfg)
+        run_dir = run_eval(cfg)
     except KeyboardInterrupt:
         run_dir = resolve_run_dir(cfg)
         path = run_dir / OUTCOMES
@@ -440,16 +444,30 @@ def _task(cfg: DictConfig) -> None:
         raise EvalInterrupted(
             f"interrupted; {done} problem(s) recorded in {path}; rerun with {how} (same config) to resume"
         ) from None
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    missing = int(summary.get("expected_problems", 0)) - len(summary.get("problems", []))
+    if missing > 0:
+        how = f"out_dir={cfg.out_dir}" if cfg.get("out_dir") else f"hydra.run.dir={run_dir}"
+        raise EvalPartialFailure(
+            f"{missing} problem(s) raised instead of being judged (errors in {run_dir / ERRORS}); "
+            f"everything else is written; rerun with {how} to retry them"
+        )
 
 
 def main() -> None:
     """Hydra entry point over ``configs/eval.yaml`` (config folder resolved at call time).
 
-    No Lean, an unusable model, or a bad config/run folder: one line on stderr and exit code 2.
-    Ctrl-C: one line saying how many problems were kept and how to resume, exit code 130.
+    Exit codes (prover/exit_codes.py, the README's table): no Lean or an unusable model 4, a bad
+    dataset file 3, a bad config/run folder 2, some problems raised 1 (after writing the rest),
+    Ctrl-C 130 (one line saying how many problems were kept and how to resume).
     """
+    from prover.exit_codes import INPUT, INTERRUPTED, PARTIAL, SETUP, USAGE
+    from prover.llm.errors import GeneratorConfigError
+
     hydra_app("eval", _task, prefix="proofforge-eval: ",
-              errors={(*_fatal_errors(), *_config_errors()): 2, (EvalInterrupted,): 130})()
+              errors={(GeneratorConfigError,): USAGE, _fatal_errors(): SETUP, (DatasetError,): INPUT,
+                      _config_errors(): USAGE,
+                      (EvalInterrupted,): INTERRUPTED, (EvalPartialFailure,): PARTIAL})()
 
 
 if __name__ == "__main__":

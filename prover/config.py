@@ -298,6 +298,15 @@ def quiet_library_loggers(names: Sequence[str] = QUIET_LOGGERS) -> None:
             logger.setLevel(logging.WARNING)
 
 
+def _interrupted_line(cfg: DictConfig, job_dir: Path | None) -> str:
+    """What Ctrl-C leaves: the folder to resume from, or that nothing had started (and nothing is kept)."""
+    if job_dir is not None and discard_unstarted_run(job_dir, failed=True):
+        return "interrupted before the run started; nothing was written"
+    out = cfg.get("out_dir") if isinstance(cfg, DictConfig) else None
+    how = f"out_dir={out}" if out else f"hydra.run.dir={job_dir}"
+    return f"interrupted; finished work is kept in {out or job_dir}; rerun with {how} (same config) to resume"
+
+
 def hydra_app(
     config_name: str,
     task: Callable[[DictConfig], object],
@@ -327,6 +336,13 @@ def hydra_app(
         t0 = time.monotonic()
         try:
             task(cfg)
+        except KeyboardInterrupt:
+            if multirun:
+                raise  # Ctrl-C still ends the sweep
+            from prover.exit_codes import INTERRUPTED
+
+            print(f"{prefix}{_interrupted_line(cfg, job_dir)}", file=sys.stderr)
+            sys.exit(INTERRUPTED)
         except known as e:
             code = next(c for types, c in errors.items() if isinstance(e, types))
             print(f"{prefix}{e}", file=sys.stderr)

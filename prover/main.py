@@ -41,8 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             setup = ensure_lean(mathlib=needs_mathlib(args))
         except LeanMissingError as e:
+            from prover.exit_codes import SETUP
+
             print(f"proofforge: {e}", file=sys.stderr)
-            return 2
+            return SETUP
         print(f"[proofforge] Lean REPL ready: {' '.join(map(str, setup.argv))} (in {setup.cwd})", flush=True)
     from evals.run import main as eval_main
 

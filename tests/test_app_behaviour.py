@@ -93,7 +93,7 @@ def test_check_with_a_missing_input_exits_1_and_leaves_nothing(monkeypatch, tmp_
     monkeypatch.setattr(sys, "argv", ["proofforge-check", "inputs=[nope.lean]", "lean=scripted"])
     with pytest.raises(SystemExit) as e:
         main()
-    assert e.value.code != 0 and not (tmp_path / "runs").exists()
+    assert e.value.code == 3 and not (tmp_path / "runs").exists()
     assert capsys.readouterr().err.strip().startswith("proofforge-check: nope.lean")
 
 
@@ -107,3 +107,98 @@ def test_eval_writes_its_manifest_only_once_lean_and_the_model_are_up(tmp_path):
     with pytest.raises(GeneratorError):
         run_eval(cfg)
     assert not (tmp_path / "run" / "manifest.json").exists()
+
+
+SLOW_SORRY = ('[{"match": "sorry", "delay": 0.3, "response": {"messages": [{"severity": "warning", '
+              '"pos": {"line": 1, "column": 8}, "data": "declaration uses \'sorry\'"}]}}]')
+
+
+@pytest.mark.parametrize("module,watch", [("autoformalize.cli", "results.jsonl"),
+                                          ("prover.synthetic.pipeline", "round_1/formalized.jsonl")])
+def test_ctrl_c_in_formalize_and_synth_is_one_line_and_exit_130(tmp_path, module, watch):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from prover.config import REPO_ROOT
+
+    rules = tmp_path / "rules.json"
+    rules.write_text(SLOW_SORRY)
+    run = tmp_path / "run"
+    argv = [sys.executable, "-m", module, f"hydra.run.dir={run}", "lean=scripted", f"lean.rules_file={rules}",
+            "model.backend=scripted", "+model.default='theorem x : 1 = 1 := by sorry'", "lean.selftest=false"]
+    argv += ["batch_size=1", "progress=false"] if module == "autoformalize.cli" else \
+        ["finetune.enabled=false", "formalize.batch_size=1"]
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None and not (
+                (run / watch).exists() and (run / watch).stat().st_size):
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    lines = [ln for ln in err.splitlines() if ln.strip() and "%|" not in ln]  # tqdm bars aside
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Task was destroyed" not in err, err
+    assert lines[-1].endswith(f"interrupted; finished work is kept in {run}; rerun with hydra.run.dir={run} "
+                              "(same config) to resume") or "rerun with out_dir=" in lines[-1], err
+    assert len([ln for ln in lines if "interrupted" in ln]) == 1
+    # the REPL pool went with it: nothing of the run's process group is left
+    for _ in range(100):
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("REPL processes outlived the interrupted run")
+
+
+def test_the_readme_exit_code_table_is_the_one_the_apps_use():
+    from prover.config import REPO_ROOT
+    from prover.exit_codes import TABLE
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    for code, name, meaning in TABLE:
+        assert f"| {code} | {name} | {meaning} |" in readme
+    # every app maps its errors onto the table (no literal exit numbers of its own)
+    import re
+
+    for app in ("prover/lean/cli.py", "prover/serving/cli.py", "evals/run.py", "autoformalize/cli.py",
+                "prover/synthetic/pipeline.py"):
+        text = (REPO_ROOT / app).read_text()
+        assert "prover.exit_codes import" in text, app
+        assert not re.search(r"\)\s*:\s*\d+\s*[,}]", text), app  # e.g. "(ValueError,): 1"
+
+
+def test_an_eval_in_which_some_problems_raised_exits_1_after_writing_everything(monkeypatch, tmp_path, capsys):
+    import json
+
+    from evals import run as eval_run
+    from prover.llm.testing import ScriptedGenerator
+
+    class Flaky(ScriptedGenerator):
+        async def agenerate(self, prompts, sampling):
+            if any("demo_nat_seven_mul_eight" in str(p) for p in prompts):
+                raise RuntimeError("backend hiccup")
+            return await super().agenerate(prompts, sampling)
+
+    monkeypatch.setattr("prover.llm.factory.build_generator",
+                        lambda cfg: Flaky([("", "  decide\n```")]))
+    out = tmp_path / "run"
+    monkeypatch.setattr(sys, "argv", ["proofforge-eval", f"out_dir={out}", "lean=scripted", "prover=wholeproof",
+                                      "prover.budget.samples=1", "dataset.limit=3", "report=false"])
+    with pytest.raises(SystemExit) as e:
+        eval_run.main()
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert "proofforge-eval: 1 problem(s) raised instead of being judged" in err and "errors.jsonl" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["problems"]) == 2 and summary["expected_problems"] == 3  # the rest is written

@@ -168,7 +168,7 @@ def test_cli_process_reports_bad_input_in_one_line(tmp_path) -> None:
          f"hydra.run.dir={tmp_path / 'run'}", "lean=scripted"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
     )
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 3, proc.stderr  # an input error (prover/exit_codes.py)
     assert "proofforge-formalize:" in proc.stderr and "bad.jsonl:1" in proc.stderr
     assert "Traceback" not in proc.stderr
 

@@ -247,7 +247,7 @@ def _main(monkeypatch, tmp_path: Path, *overrides: str) -> None:
     eval_run.main()
 
 
-def test_lean_missing_is_one_sentence_and_exit_2(tmp_path, monkeypatch, capsys):
+def test_lean_missing_is_one_sentence_and_exit_4(tmp_path, monkeypatch, capsys):
     from prover.lean import factory
     from prover.lean.project import LeanMissingError
 
@@ -259,7 +259,7 @@ def test_lean_missing_is_one_sentence_and_exit_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("prover.llm.factory.build_generator", lambda cfg: built.append(cfg))
     with pytest.raises(SystemExit) as e:
         _main(monkeypatch, tmp_path, f"out_dir={tmp_path / 'x'}")
-    assert e.value.code == 2 and built == []  # failed before the model was built
+    assert e.value.code == 4 and built == []  # setup error (prover/exit_codes.py), before the model was built
     err = capsys.readouterr().err
     assert "Lean is not installed" in err and "Traceback" not in err
 
@@ -268,7 +268,7 @@ def test_bad_dataset_is_a_clear_error(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         _main(monkeypatch, tmp_path, f"out_dir={tmp_path / 'x'}", "dataset.name=custom",
               f"dataset.path={tmp_path / 'nope.jsonl'}")
-    assert e.value.code == 2 and "nope.jsonl: no such dataset file" in capsys.readouterr().err
+    assert e.value.code == 3 and "nope.jsonl: no such dataset file" in capsys.readouterr().err  # input error
 
 
 @pytest.mark.parametrize("override,message", [
@@ -307,7 +307,7 @@ def test_main_job_stops_before_anything_expensive_without_lean(monkeypatch, caps
 
     monkeypatch.setattr(setup, "ensure_lean", no_lean)
     monkeypatch.setattr(eval_run, "main", lambda: pytest.fail("the eval must not start"))
-    assert main_job.main([]) == 2
+    assert main_job.main([]) == 4  # a setup error (prover/exit_codes.py)
     assert "elan could not be downloaded" in capsys.readouterr().err
     assert main_job.needs_mathlib(["experiment=minif2f_malot"]) is True
     assert main_job.needs_mathlib([]) is False

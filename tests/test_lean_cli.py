@@ -1,4 +1,4 @@
-"""proofforge-check: inputs, resumable verdicts, clear errors, exit 2 without Lean."""
+"""proofforge-check: inputs, resumable verdicts, clear errors, exit 4 without Lean (prover/exit_codes.py)."""
 
 from __future__ import annotations
 
@@ -79,9 +79,52 @@ def _cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
 def test_entry_point_exits_2_with_one_sentence_without_lean(tmp_path: Path) -> None:
     (tmp_path / "a.lean").write_text("theorem a : True := trivial\n")
     r = _cli(["inputs=[a.lean]", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
-    assert r.returncode == 2, r.stderr
+    assert r.returncode == 4, r.stderr
     assert "Traceback" not in r.stderr
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("proofforge-check: ") and "install" in last
     r = _cli(["inputs=[nope.lean]", "lean=scripted", f"hydra.run.dir={tmp_path / 'run2'}"], tmp_path)
-    assert r.returncode == 1 and "nope.lean: no such file" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 3 and "nope.lean: no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_resume_with_other_lean_settings_is_refused_unless_some_statuses_are_rechecked(tmp_path: Path) -> None:
+    from prover.lean.cli import CheckConfigError
+
+    inputs = files(tmp_path)
+    run_dir = tmp_path / "run"
+    run_check(cfg(tmp_path, inputs), run_dir)
+    assert json.loads((run_dir / "manifest.json").read_text())["lean"]["timeout"] == 10
+    with pytest.raises(CheckConfigError, match=r"different lean settings.*recheck=\[timeout,crashed\]"):
+        run_check(compose("check", [*_overrides(tmp_path, inputs), "lean.timeout=99"]), run_dir)
+    # the verdicts of chosen statuses are judged again under the new settings; the others are kept
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps([*RULES, {"match": "omega", "response": {}}]))
+    counts = run_check(compose("check", [*_overrides(tmp_path, inputs), "lean.timeout=99", "recheck=[failed]"]),
+                       run_dir)
+    assert counts == {"proved": 3, "rejected": 1}
+    verdicts = read_jsonl(run_dir / "verdicts.jsonl")
+    assert len(verdicts) == 4 and {d["problem"]: d["status"] for d in verdicts}["bad"] == "proved"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["lean"]["timeout"] == 99 and manifest["rechecks"][-1]["changed"] == ["lean.timeout"]
+    with pytest.raises(CheckConfigError, match=r"recheck: unknown status"):
+        run_check(compose("check", [*_overrides(tmp_path, inputs), "recheck=[slow]"]), run_dir)
+    # only speed settings changed: a plain resume
+    assert run_check(compose("check", [*_overrides(tmp_path, inputs), "lean.timeout=99", "lean.workers=2"]),
+                     run_dir) == {"proved": 3, "rejected": 1}
+
+
+def _overrides(tmp_path: Path, inputs: list[str]) -> list[str]:
+    return [f"inputs=[{','.join(inputs)}]", "lean=scripted", f"lean.rules_file={tmp_path / 'rules.json'}",
+            "progress=false"]
+
+
+def test_a_torn_last_input_line_and_an_empty_input_stop_the_run(tmp_path: Path) -> None:
+    torn = tmp_path / "torn.jsonl"
+    torn.write_text('{"problem": "p", "code": "theorem p : 1 = 1 := by simp"}\n{"problem": "q", "co')
+    with pytest.raises(CheckInputError, match=r"torn.jsonl:2: not valid JSON"):
+        run_check(cfg(tmp_path, [str(torn)]), tmp_path / "run")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(CheckInputError, match=r"empty.jsonl: no candidates to check"):
+        run_check(cfg(tmp_path, [str(empty)]), tmp_path / "run2")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "run2").exists()  # nothing written

@@ -53,7 +53,7 @@ def test_cli_without_vllm_exits_with_the_message(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     r = subprocess.run([sys.executable, "-c", code, "backend=vllm", "model=deepseek_prover_v15_rl",
                         f"hydra.run.dir={tmp_path}"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1
+    assert r.returncode == 4  # a setup error (prover/exit_codes.py)
     assert r.stderr.strip() == "proofforge-serve: vLLM is not installed: pip install 'proofforge[vllm]'"
     assert (tmp_path / "config.yaml").exists()
 

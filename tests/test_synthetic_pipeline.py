@@ -323,7 +323,7 @@ def test_cli_writes_into_the_hydra_run_folder_and_reports_bad_input(tmp_path):
          f"input={bad}", "model.backend=scripted", "lean=scripted", "finetune.enabled=false"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # an input error (prover/exit_codes.py)
     assert "bad.jsonl: row 1" in proc.stderr and "Traceback" not in proc.stderr
     assert (tmp_path / "run" / "config.yaml").is_file()
 

@@ -8,6 +8,12 @@ backend, the resolved config is saved in the run folder, and rerunning with the 
 ``hydra.run.dir`` skips candidates whose verdict is already in ``verdicts.jsonl``.
 A ``.lean`` file becomes one candidate whose problem is the file's stem; a ``.jsonl``
 holds one :class:`~prover.records.Candidate` per line.
+
+Resume rules (as the other apps): the run folder's ``manifest.json`` records the ``lean`` settings
+verdicts depend on, and a rerun with different ones is refused, unless ``recheck=[timeout,crashed]``
+asks for the verdicts of those statuses to be judged again under the new settings (the others are
+kept; the manifest records the change). Inputs are read strictly: a line that is not a candidate,
+the last one included, stops the run naming file and line, and inputs holding no candidate stop it too.
 """
 
 from __future__ import annotations
@@ -20,13 +26,21 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from prover.config import hydra_app, to_container
+from prover.config import MANIFEST, check_run_manifest, hydra_app, to_container, write_run_manifest
 from prover.lean.base import Verifier
-from prover.records import STATUSES, Candidate, JsonlWriter, RecordError, Verdict, iter_jsonl
+from prover.records import STATUSES, Candidate, JsonlWriter, RecordError, Verdict, iter_jsonl, json_lines
 
 
 class CheckInputError(ValueError):
     """Bad input for proofforge-check; the message names the file (and line)."""
+
+
+class CheckConfigError(ValueError):
+    """A proofforge-check setting is unusable or conflicts with the run folder; the message names the key."""
+
+
+#: ``lean`` keys that do not change a verdict, so a resume may change them.
+_FREE_LEAN_KEYS = ("workers", "selftest", "max_uses", "max_rss_gb", "address", "num_cpus")
 
 
 def load_candidates(inputs: Sequence[str | Path]) -> list[Candidate]:
@@ -48,20 +62,22 @@ def load_candidates(inputs: Sequence[str | Path]) -> list[Candidate]:
                 raise CheckInputError(f"{path}: not UTF-8 text") from None
         elif path.suffix == ".jsonl":
             found = []
-            try:
-                for i, obj in enumerate(iter_jsonl(path), 1):
-                    try:
-                        found.append(Candidate.from_dict(obj))
-                    except (RecordError, TypeError) as e:
-                        raise CheckInputError(f"{path}: record {i}: not a candidate ({e})") from None
-            except RecordError as e:
-                raise CheckInputError(str(e)) from None
+            # strict, the last line included: a torn input is a broken input, not a crash of ours to skip
+            for n, (line, obj) in enumerate(json_lines(path, CheckInputError), 1):
+                try:
+                    if not isinstance(obj, dict):
+                        raise TypeError("expected a JSON object")
+                    found.append(Candidate.from_dict(obj))
+                except (RecordError, TypeError) as e:
+                    raise CheckInputError(f"{path}: record {n} (line {line}): not a candidate ({e})") from None
         else:
             raise CheckInputError(f"{path}: expected a .lean file or a candidates .jsonl file")
         for c in found:
             if c.id not in seen:
                 seen.add(c.id)
                 out.append(c)
+    if not out:
+        raise CheckInputError(f"{', '.join(str(i) for i in inputs)}: no candidates to check")
     return out
 
 
@@ -112,19 +128,86 @@ def print_summary(counts: Counter[str], out: Path, new: int) -> None:
     console.print(f"{new} checked this run; verdicts in {out}")
 
 
+def fingerprint(conf: DictConfig) -> dict[str, Any]:
+    """What verdicts depend on: the ``lean`` settings except those that only change speed."""
+    lean = dict(to_container(conf.get("lean")) or {})
+    return {"lean": {k: v for k, v in sorted(lean.items()) if k not in _FREE_LEAN_KEYS}}
+
+
+def recheck_statuses(conf: DictConfig) -> list[str]:
+    """``recheck`` as a list of known statuses, or an error naming the bad one."""
+    raw = to_container(conf.get("recheck")) or []
+    if isinstance(raw, str):
+        raw = [raw]
+    bad = [s for s in raw if s not in STATUSES]
+    if bad:
+        raise CheckConfigError(f"recheck: unknown status(es) {bad}; expected some of {list(STATUSES)}")
+    return [str(s) for s in raw]
+
+
+def _drop_statuses(out: Path, statuses: Sequence[str]) -> int:
+    """Rewrite ``out`` without the verdicts of ``statuses`` (atomically); return how many went."""
+    if not out.exists() or not statuses:
+        return 0
+    kept, dropped = [], 0
+    for obj in iter_jsonl(out):
+        if obj.get("status") in statuses:
+            dropped += 1
+        else:
+            kept.append(obj)
+    if dropped:
+        import json
+
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        tmp.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in kept), encoding="utf-8")
+        tmp.replace(out)
+    return dropped
+
+
+def _check_folder(run_dir: Path, conf: DictConfig, statuses: list[str]) -> dict[str, Any]:
+    """The manifest check of every app; a deliberate re-check accepts changed settings and says so."""
+    fp = fingerprint(conf)
+
+    def describe(changed: list[str]) -> str:
+        return (f"{run_dir} holds verdicts judged with different {', '.join(changed)} settings; rerun with "
+                "the same settings, use a new run folder, or re-judge some statuses under the new ones "
+                "with recheck=[timeout,crashed]")
+
+    try:
+        check_run_manifest(run_dir, fp, error=CheckConfigError, describe=describe, write=False)
+    except CheckConfigError:
+        if not statuses or not (run_dir / MANIFEST).exists():
+            raise
+        import json
+
+        old = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+        changed = sorted(k for k, v in fp["lean"].items() if (old.get("lean") or {}).get(k) != v)
+        history = old.get("rechecks") if isinstance(old.get("rechecks"), list) else []
+        fp = {**fp, "rechecks": [*history, {"statuses": statuses, "changed": [f"lean.{k}" for k in changed]}]}
+        print(f"re-checking {'/'.join(statuses)} verdicts under changed "
+              f"{', '.join('lean.' + k for k in changed)}; the others were judged with the earlier settings")
+    return fp
+
+
 def run_check(cfg: DictConfig | dict[str, Any], run_dir: Path) -> Counter[str]:
     """The app's work, callable without Hydra: returns the status counts of the whole output file."""
     from prover.lean.factory import build_verifier
 
-    run_dir.mkdir(parents=True, exist_ok=True)
     conf = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(conf, resolve=True), encoding="utf-8")
+    statuses = recheck_statuses(conf)
     inputs = to_container(conf.get("inputs")) or []
-    candidates = load_candidates(inputs)
+    candidates = load_candidates(inputs)  # bad or empty inputs stop the run before anything is written
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fp = _check_folder(run_dir, conf, statuses)
     out = Path(str(conf.get("out") or "verdicts.jsonl"))
     if not out.is_absolute():
         out = run_dir / out
-    verifier = build_verifier(conf.get("lean"))
+    verifier = build_verifier(conf.get("lean"))  # a missing Lean stops the run here, before the manifest
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(conf, resolve=True), encoding="utf-8")
+    write_run_manifest(run_dir, fp)
+    dropped = _drop_statuses(out, statuses)
+    if statuses:
+        print(f"recheck={statuses}: {dropped} earlier verdict(s) judged again")
     with JsonlWriter(out, key=lambda d: str(d.get("candidate", ""))) as writer:
         new = asyncio.run(check(verifier, candidates, writer, progress=bool(conf.get("progress", True))))
     counts = summary(out)
@@ -140,10 +223,12 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Hydra entry point over ``configs/check.yaml``."""
+    from prover.exit_codes import INPUT, SETUP, USAGE
     from prover.lean.project import LeanMissingError
     from prover.lean.ray_pool import ClusterMissingError
 
-    errors = {(LeanMissingError, ClusterMissingError): 2, (CheckInputError, ValueError): 1}
+    errors = {(LeanMissingError, ClusterMissingError): SETUP, (CheckInputError, RecordError): INPUT,
+              (CheckConfigError, ValueError): USAGE}
     hydra_app("check", _task, prefix="proofforge-check: ", errors=errors)()
 
 

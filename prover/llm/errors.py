@@ -13,3 +13,7 @@ class GeneratorError(RuntimeError):
 
 class BackendUnavailable(GeneratorError):
     """An optional dependency (vLLM, LeanAttention) is missing; the message names what to install."""
+
+
+class GeneratorConfigError(GeneratorError):
+    """A ``model.*`` value is unusable (unknown backend, a non-number...): a config error (exit 2), not setup."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from prover.config import to_container
 from prover.llm.base import Generator, SamplingParams
-from prover.llm.errors import GeneratorError
+from prover.llm.errors import GeneratorConfigError, GeneratorError
 
 BACKENDS = ("hf", "vllm", "openai", "scripted")
 
@@ -25,7 +25,7 @@ def _as_dict(cfg: Any) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise GeneratorError(f"model config must be a mapping, got {type(data).__name__}")
+        raise GeneratorConfigError(f"model config must be a mapping, got {type(data).__name__}")
     return dict(data)
 
 
@@ -40,7 +40,7 @@ def _num(m: Mapping[str, Any], key: str, default: Any, kind: type, prefix: str =
         return kind(value)
     except (TypeError, ValueError):
         want = "an integer" if kind is int else "a number"
-        raise GeneratorError(f"{prefix}{key} must be {want}, got {value!r}") from None
+        raise GeneratorConfigError(f"{prefix}{key} must be {want}, got {value!r}") from None
 
 
 def default_sampling(cfg: Any, **overrides: Any) -> SamplingParams:
@@ -51,7 +51,7 @@ def default_sampling(cfg: Any, **overrides: Any) -> SamplingParams:
     try:
         return SamplingParams(**merged)
     except (TypeError, ValueError) as e:
-        raise GeneratorError(f"bad model.sampling: {e}") from None
+        raise GeneratorConfigError(f"bad model.sampling: {e}") from None
 
 
 def resolve_model_path(m: Mapping[str, Any]) -> str:
@@ -73,7 +73,7 @@ def resolve_model_path(m: Mapping[str, Any]) -> str:
             raise GeneratorError(f"the tiny model is not usable: {e}") from None
     if m.get("name"):
         return str(m["name"])
-    raise GeneratorError("model config has neither path nor name: set model.path to a checkpoint folder")
+    raise GeneratorConfigError("model config has neither path nor name: set model.path to a checkpoint folder")
 
 
 def build_generator(cfg: Any) -> Generator:
@@ -81,18 +81,18 @@ def build_generator(cfg: Any) -> Generator:
     m = _as_dict(cfg)
     backend = str(m.get("backend", "hf"))
     if backend not in BACKENDS:
-        raise GeneratorError(f"unknown model.backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+        raise GeneratorConfigError(f"unknown model.backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     if backend == "scripted":
         from prover.llm.testing import ScriptedGenerator
 
         script = []
         for i, entry in enumerate(m.get("script") or []):
             if not isinstance(entry, (list, tuple)) or len(entry) != 2:
-                raise GeneratorError(f"model.script[{i}] must be a [regex, output] pair, got {entry!r}")
+                raise GeneratorConfigError(f"model.script[{i}] must be a [regex, output] pair, got {entry!r}")
             try:
                 re.compile(str(entry[0]))
             except re.error as e:
-                raise GeneratorError(f"model.script[{i}]: bad regex {str(entry[0])!r}: {e}") from None
+                raise GeneratorConfigError(f"model.script[{i}]: bad regex {str(entry[0])!r}: {e}") from None
             script.append((str(entry[0]), entry[1]))
         return ScriptedGenerator(script, default=str(m.get("default", "")))
     if backend == "openai":

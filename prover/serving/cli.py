@@ -140,7 +140,11 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console entry point (``proofforge-serve``)."""
-    hydra_app("serve", _task, prefix="proofforge-serve: ", errors={(GeneratorError,): 1, (ServeConfigError,): 2})()
+    from prover.exit_codes import SETUP, USAGE
+    from prover.llm.errors import GeneratorConfigError
+
+    errors = {(GeneratorConfigError, ServeConfigError): USAGE, (GeneratorError,): SETUP}
+    hydra_app("serve", _task, prefix="proofforge-serve: ", errors=errors)()
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from prover.lean.base import Verifier
 from prover.llm.base import Completion, Generator, Prompt, SamplingParams
 from prover.search.base import Budget, Strategy
 from prover.synthetic import dataset as ds
+from prover.synthetic.explain import why_round_is_empty
 from prover.synthetic.finetune import FinetuneSettings, finetune
 from prover.synthetic.formalize import FormalizerLike, formalize_batch
 from prover.synthetic.prove import ConsistencyProbe, NegationRace
@@ -225,6 +226,9 @@ async def arun_rounds(
         write_summary(out_dir, all_stats)
         log.info("round %d: %d proved, %d disproved of %d attempted", r, stats["proved"], stats["disproved"],
                  stats["attempted"])
+        why = why_round_is_empty(round_dir, stats)
+        if why:
+            log.warning("round %d produced nothing: %s", r, why)
     return all_stats
 
 

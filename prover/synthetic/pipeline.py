@@ -279,7 +279,12 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     """The ``proofforge-synth`` Hydra app over ``configs/synth.yaml``."""
-    errors = {(RecordError, ValueError, FileNotFoundError, RuntimeError, ImportError): 1}
+    from prover.exit_codes import INPUT, SETUP, USAGE
+    from prover.lean.project import LeanMissingError
+    from prover.llm.errors import GeneratorConfigError, GeneratorError
+
+    errors = {(GeneratorConfigError,): USAGE, (RecordError, FileNotFoundError): INPUT, (LeanMissingError, GeneratorError, RuntimeError, ImportError): SETUP,
+              (ValueError,): USAGE}
     hydra_app("synth", _task, prefix="proofforge-synth: ", errors=errors)()
 
 
