@@ -15,8 +15,9 @@ How it is batched, per dense cache of capacity L:
 * the merge weighs every segment by ``exp(lse_s - LSE)`` and sums over the split axis (index order = split
   order). When no head is split (S = 1) this is one ``baddbmm``, one softmax and one ``bmm``.
 
-The bias is the schedule's index tensor. It is derived with tensor ops from the sequence lengths (the same
-``program_of_tile`` formula the Triton kernel evaluates), and cached per (lengths, left padding, KV heads,
+The bias is the schedule's index tensor. It is derived from the sequence lengths (the per-head split points with
+the ``program_range``/``program_of_tile`` formulas the Triton kernel evaluates, the per-position tensors in a few
+ops), and cached per (lengths, left padding, KV heads,
 capacity, block, programs, device), so a decode step builds nothing per segment, and the layers of one step
 after the first reuse it outright. The paged layout is gathered into a dense cache first (one copy; paged caches
 on a CPU are a test and fallback setting, vLLM's serving path is CUDA).
@@ -28,6 +29,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
+
+from .schedule import program_of_tile, program_range
 
 __all__ = ["SplitPlan", "split_plan", "lean_decode_vectorized", "paged_to_dense", "clear_plan_cache"]
 
@@ -58,40 +61,49 @@ class SplitPlan:
 
 
 def _build_plan(
-    lens: torch.Tensor, pads: torch.Tensor, num_kv_heads: int, capacity: int, block_n: int, num_programs: int,
+    lens: tuple[int, ...], pads: tuple[int, ...], num_kv_heads: int, capacity: int, block_n: int, num_programs: int,
     device: torch.device,
 ) -> SplitPlan:
-    bsz = lens.shape[0]
-    tiles = (lens + block_n - 1) // block_n  # per sequence
-    per_head = tiles.repeat_interleave(num_kv_heads)  # [B*H_kv], batch-major then KV head
-    offsets = torch.cumsum(per_head, 0) - per_head  # global index of each head's first tile
-    total = int(per_head.sum())
-    base, rem = divmod(total, num_programs)
-    big = rem * (base + 1)
-
-    def program_of(tile: torch.Tensor) -> torch.Tensor:  # schedule.program_of_tile, elementwise
-        low = tile // (base + 1)
-        return low if base == 0 else torch.where(tile < big, low, rem + (tile - big) // max(base, 1))
-
+    """The per-head numbers (a few hundred at most) in Python, the per-position tensors in a few ops: a decode step
+    builds one plan (its lengths are new), so this is on the step's critical path."""
+    tiles = [-(-n // block_n) for n in lens]
+    head_tiles = [t for t in tiles for _ in range(num_kv_heads)]  # batch-major, then KV head
+    offsets, total = [], 0
+    for t in head_tiles:
+        offsets.append(total)
+        total += t
+    starts = [program_range(p, total, num_programs)[0] for p in range(num_programs)]
+    splits, bounds = [], []  # per head: segments; the key positions where a later segment starts
+    for hid, (off, t) in enumerate(zip(offsets, head_tiles, strict=True)):
+        if t == 0:
+            splits.append(0)
+            bounds.append([])
+            continue
+        first, last = program_of_tile(off, total, num_programs), program_of_tile(off + t - 1, total, num_programs)
+        splits.append(last - first + 1)
+        pad = pads[hid // num_kv_heads]
+        bounds.append([pad + (starts[p] - off) * block_n for p in range(first + 1, last + 1)])
+    max_splits = max(max(splits, default=1), 1)
     pos = torch.arange(capacity)
-    logical = pos[None, :] - pads.repeat_interleave(num_kv_heads)[:, None]  # [B*H_kv, L]
-    head_len = lens.repeat_interleave(num_kv_heads)[:, None]
-    valid = (logical >= 0) & (logical < head_len)
-    tile = offsets[:, None] + logical.clamp(min=0) // block_n
-    first = program_of(offsets)
-    split = torch.where(valid, program_of(tile) - first[:, None], torch.full_like(tile, -1))
-    last_tile = offsets + per_head - 1
-    splits = torch.where(per_head > 0, program_of(last_tile.clamp(min=0)) - first + 1, torch.zeros_like(per_head))
-    max_splits = max(1, int(splits.max()) if bsz else 1)
-    hit = split[:, None, :] == torch.arange(max_splits)[None, :, None]  # [B*H_kv, S, L]
-    bias = torch.zeros(hit.shape, dtype=torch.float32).masked_fill_(~hit, float("-inf"))
-    absent = torch.arange(max_splits)[None, :] >= splits[:, None]  # [B*H_kv, S]
-    bias[absent] = _ABSENT
+    lo = torch.tensor([p for p in pads for _ in range(num_kv_heads)])
+    hi = lo + torch.tensor([n for n in lens for _ in range(num_kv_heads)])
+    valid = (pos >= lo[:, None]) & (pos < hi[:, None])  # [B*H_kv, L]
+    if max_splits == 1:
+        split = torch.where(valid, 0, -1)
+        bias = torch.zeros(valid.shape, dtype=torch.float32).masked_fill_(~valid, float("-inf"))[:, None]
+    else:
+        edges = torch.tensor([b + [capacity] * (max_splits - 1 - len(b)) for b in bounds])  # [B*H_kv, S-1]
+        split = (pos[None, None, :] >= edges[:, :, None]).sum(1)  # boundaries at or before p = its split
+        split = torch.where(valid, split, -1)
+        hit = split[:, None, :] == torch.arange(max_splits)[None, :, None]  # [B*H_kv, S, L]
+        absent = torch.arange(max_splits)[None, :] >= torch.tensor(splits)[:, None]  # [B*H_kv, S]
+        bias = torch.zeros(hit.shape, dtype=torch.float32).masked_fill_(~hit, float("-inf"))
+        bias.masked_fill_(absent[:, :, None], _ABSENT)
     empty = None
-    if bool((splits == 0).any()):
-        empty = (splits > 0).to(torch.float32)[:, None, None].to(device)
-    return SplitPlan(split_of_pos=split.to(device), bias=bias[:, :, None, :].to(device), splits=splits.to(device),
-                     empty=empty)  # fmt: skip
+    if 0 in splits:
+        empty = torch.tensor([float(n > 0) for n in splits])[:, None, None].to(device)
+    return SplitPlan(split_of_pos=split.to(device), bias=bias[:, :, None, :].to(device),
+                     splits=torch.tensor(splits).to(device), empty=empty)  # fmt: skip
 
 
 def split_plan(
@@ -104,9 +116,8 @@ def split_plan(
     if plan is not None:
         _PLAN_CACHE.move_to_end(key)
         return plan
-    lens = torch.tensor(seq_lens, dtype=torch.long)
-    pads = torch.tensor(cache_leftpad, dtype=torch.long) if cache_leftpad is not None else torch.zeros_like(lens)
-    plan = _build_plan(lens, pads, num_kv_heads, capacity, block_n, num_programs, device)
+    pads = cache_leftpad if cache_leftpad is not None else (0,) * len(seq_lens)
+    plan = _build_plan(seq_lens, pads, num_kv_heads, capacity, block_n, num_programs, device)
     _PLAN_CACHE[key] = plan
     if len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
         _PLAN_CACHE.popitem(last=False)
