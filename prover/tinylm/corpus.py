@@ -403,6 +403,8 @@ def _mod_mul(r: random.Random, t: Types) -> Instance:
 
 
 # ---------------------------------------------------------------- min and max
+# `Nat.min_le_left` / `Nat.le_max_left` are protected core theorems (leanprover/lean4, Init/Data/Nat/MinMax.lean);
+# closed `min`/`max` facts reduce by `decide` through `Nat.decEq`.
 def _min_closed(r: random.Random, t: Types) -> Instance:
     a, b = r.randint(0, 30), r.randint(0, 30)
     return Instance("", f"min {a} {b} = {min(a, b)}", f"Show that the minimum of {a} and {b} is {min(a, b)}.",

@@ -143,10 +143,11 @@ def translated_statement(text: str) -> str | None:
     import): the first lean4 block's first ``theorem`` line, cut at ``:=``, whitespace normalised."""
     m = _LEAN_BLOCK.search(text)
     body = m.group(1) if m else text
-    i = body.find("theorem ")
-    if i < 0:
+    m = re.search(r"(?m)^(theorem \S+|example)\b", body)
+    if not m:
         return None
-    stmt = body[i:].split(":=", 1)[0]
+    stmt = body[m.start():].split(":=", 1)[0]
+    stmt = re.sub(r"^example\b", "theorem _", stmt)
     return " ".join(stmt.split()) or None
 
 

@@ -19,6 +19,7 @@ tiny model builds its prompts with these functions rather than re-typing the str
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 #: The end marker: a completion stops at the closing code fence.
@@ -111,11 +112,16 @@ def translate_prompt(header: str, name: str, informal: str, exemplars: Sequence[
 
 
 def translate_completion(statement: str | None) -> str:
-    """The translator's answer: the statement (``theorem name binders : goal``) closed by ``:= by sorry`` in
-    one lean4 block, or :data:`ABSTAIN_TEXT` when ``statement`` is None (ill-posed input)."""
+    """The translator's answer: the statement as an ``example`` (``example binders : goal := by sorry``) in one
+    lean4 block, or :data:`ABSTAIN_TEXT` when ``statement`` is None (ill-posed input).
+
+    An ``example``, not ``theorem <name>``: the formaliser names the statement itself (it renames any theorem
+    to the item's name, and turns an ``example`` into ``theorem <name>``), and copying an arbitrary name was
+    what derailed the tiny translator (with names it wrote the wrong template on most held-out inputs)."""
     if statement is None:
         return ABSTAIN_TEXT
-    return f"```lean4\n{statement.strip()} := by sorry\n{END}"
+    body = re.sub(r"^theorem \S+", "example", statement.strip(), count=1)
+    return f"```lean4\n{body} := by sorry\n{END}"
 
 
 def backtranslate_prompt(statement: str) -> str:
