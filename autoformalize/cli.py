@@ -321,6 +321,22 @@ async def _run_library(cfg: DictConfig, run_dir: Path, generator: Generator, ver
     print(f"informalized {len(done)}/{len(decls)} declarations{of} in dependency order -> {out}")
 
 
+def _check_values_and_paths(cfg: DictConfig) -> None:
+    """Numbers in range and the files and servers the run needs, before Lean starts or a model loads."""
+    from prover.validate import LEAN_BOUNDS, Bound, check_values
+
+    check_values(cfg, (Bound("limit", 1, integer=True, nullable=True), Bound("num_exemplars", 0, integer=True,
+                       nullable=True), Bound("retrieval.k", 1, integer=True), *LEAN_BOUNDS), FormalizeConfigError)
+    r = cfg.get("retrieval") or {}
+    if r.get("enabled") and r.get("declarations") and not Path(str(r["declarations"])).expanduser().is_file():
+        raise FormalizeConfigError(f"retrieval.declarations {r['declarations']}: no such file")
+    judge = to_container(cfg.get("judge_model")) or {}
+    if judge.get("backend") == "openai":
+        from prover.llm.reach import check_server
+
+        check_server(str(judge.get("base_url") or ""), what="judge_model.base_url")
+
+
 def run_formalize(cfg: DictConfig, *, generator: Generator | None = None,
                   verifier: Verifier | None = None) -> Path:
     """Run the configured mode into its run folder and return the folder.
@@ -334,6 +350,7 @@ def run_formalize(cfg: DictConfig, *, generator: Generator | None = None,
         raise FormalizeConfigError(f"need n >= 1 and 0 <= threshold <= 1 (got n={cfg.n}, threshold={cfg.threshold})")
     if int(cfg.get("batch_size", 4)) < 1:
         raise FormalizeConfigError(f"batch_size must be >= 1, got {cfg.batch_size}")
+    _check_values_and_paths(cfg)
     run_dir = resolve_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_manifest(run_dir, cfg)

@@ -309,6 +309,10 @@ async def arun_eval(
     close_verifier: bool = False,
 ) -> Path:
     """The eval inside a running event loop (notebooks); see :func:`run_eval`."""
+    from prover.validate import LEAN_BOUNDS, Bound, check_values
+
+    check_values(cfg, (Bound("concurrency", 1, integer=True), Bound("dataset.limit", 1, integer=True, nullable=True),
+                       *LEAN_BOUNDS), EvalConfigError)  # nonsense values: one line naming the key, first
     run_dir = resolve_run_dir(cfg)
     dataset = dataset_from_cfg(cfg.dataset)  # bad dataset input fails before anything is started
     run_dir.mkdir(parents=True, exist_ok=True)

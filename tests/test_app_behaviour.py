@@ -202,3 +202,42 @@ def test_an_eval_in_which_some_problems_raised_exits_1_after_writing_everything(
     assert "proofforge-eval: 1 problem(s) raised instead of being judged" in err and "errors.jsonl" in err
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["problems"]) == 2 and summary["expected_problems"] == 3  # the rest is written
+
+
+@pytest.mark.parametrize("override,message", [
+    ("concurrency=0", "concurrency must be >= 1, got 0"),
+    ("dataset.limit=-1", "dataset.limit must be >= 1 or null, got -1"),
+    ("lean.workers=-1", "lean.workers must be >= 1 or null"),
+    ("lean.timeout=0", "lean.timeout must be > 0 seconds, got 0"),
+    ("lean.header_timeout=-5", "lean.header_timeout must be > 0 seconds, got -5"),
+])
+def test_nonsense_values_are_refused_at_start_naming_the_key(tmp_path, override, message):
+    from evals.run import EvalConfigError, run_eval
+    from prover.config import compose
+    from prover.lean.cli import CheckConfigError, run_check
+    from prover.synthetic.pipeline import check_settings
+
+    with pytest.raises(EvalConfigError, match=f"^{message}"):  # before the model: its path does not exist
+        run_eval(compose("eval", [f"out_dir={tmp_path / 'e'}", "lean=scripted", "model.path=/no/such/ckpt", override]))
+    assert not (tmp_path / "e").exists()
+    if override.startswith("lean."):
+        with pytest.raises(CheckConfigError, match=f"^{message}"):
+            run_check(compose("check", ["inputs=[x.lean]", override]), tmp_path / "c")
+        with pytest.raises(ValueError, match=f"^{message}"):
+            check_settings(compose("synth", [override]))
+
+
+def test_formalize_checks_retrieval_files_and_the_judge_server_before_any_model(tmp_path):
+    from autoformalize.cli import FormalizeConfigError, run_formalize
+    from prover.config import compose
+    from prover.llm.errors import GeneratorError
+    from prover.serving.runner import free_port
+
+    base = [f"out_dir={tmp_path / 'f'}", "lean=scripted", "model.path=/no/such/ckpt"]
+    with pytest.raises(FormalizeConfigError, match=r"^retrieval.declarations .*nope.jsonl: no such file"):
+        run_formalize(compose("formalize", [*base, "retrieval.enabled=true", f"retrieval.declarations={tmp_path}/nope.jsonl"]))
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(GeneratorError, match=rf"cannot reach the server at {url} \(judge_model.base_url\)"):
+        run_formalize(compose("formalize", [*base, "+judge_model.backend=openai", f"+judge_model.base_url={url}"]))
+    with pytest.raises(FormalizeConfigError, match=r"^limit must be >= 1 or null, got 0"):
+        run_formalize(compose("formalize", [*base, "limit=0"]))

@@ -192,8 +192,10 @@ def _check_folder(run_dir: Path, conf: DictConfig, statuses: list[str]) -> dict[
 def run_check(cfg: DictConfig | dict[str, Any], run_dir: Path) -> Counter[str]:
     """The app's work, callable without Hydra: returns the status counts of the whole output file."""
     from prover.lean.factory import build_verifier
+    from prover.validate import LEAN_BOUNDS, check_values
 
     conf = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+    check_values(conf, LEAN_BOUNDS, CheckConfigError)
     statuses = recheck_statuses(conf)
     inputs = to_container(conf.get("inputs")) or []
     candidates = load_candidates(inputs)  # bad or empty inputs stop the run before anything is written

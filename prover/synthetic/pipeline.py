@@ -139,6 +139,9 @@ def _or(value: Any, default: Any) -> Any:
 
 def check_settings(cfg: DictConfig) -> None:
     """Refuse unusable counts before any model, Lean process or stage starts (one line naming the key)."""
+    from prover.validate import LEAN_BOUNDS, check_values
+
+    check_values(cfg, LEAN_BOUNDS, ValueError)
     at_least_one = {
         "rounds": cfg.get("rounds"),
         "concurrency": cfg.get("concurrency", 4),
