@@ -21,6 +21,7 @@ import typing_extensions
 from prover.config import compose
 from prover.lean.cli import run_check
 from prover.lean.testing import scripted_verifier
+from prover.records import Candidate
 from prover.serving.lean_server import ServerSettings, create_app
 from prover.serving.lean_server.background import BackgroundServer
 from prover.serving.lean_server.cli import LeanServerConfigError, serve, settings_from_config
@@ -350,3 +351,35 @@ def test_model_written_code_is_not_logged_at_info(caplog):
     assert resp.json()["results"][0]["proofforge"]["status"] == "proved"
     assert any("/api/check: 1 candidates" in r.getMessage() for r in caplog.records)
     assert "SECRET-PROOF-TEXT" not in caplog.text and "leak_check_4f1e" not in caplog.text
+
+
+def test_a_proof_already_being_checked_is_not_checked_twice():
+    """Two clients send the same slow proof at once: one check runs, the other waits for it; if the
+    first client leaves, the waiting one is checked on its own and still answered."""
+    app = create_app(scripted_verifier(RULES, workers=2), ServerSettings())
+    service = app.state.service
+    code = "theorem shared_thm : 1 = 1 := by napproof"
+
+    async def scenario() -> tuple[list[dict], dict]:
+        async with _asgi(app) as c:
+            both = await asyncio.gather(*(c.post("/api/check", json={"snippets": [{"id": f"s{i}", "code": code}]})
+                                          for i in range(2)))
+            first = [r.json()["results"][0] for r in both]
+            # the leader's request is cancelled (as a disconnect would) while a second one waits on it
+            other = code.replace("shared_thm", "shared_two")
+            leader = asyncio.ensure_future(service.verify([Candidate(problem="a", code=other)], 30))
+            await asyncio.sleep(0.05)
+            follower = asyncio.ensure_future(service.verify([Candidate(problem="b", code=other)], 30))
+            await asyncio.sleep(0.05)
+            leader.cancel()
+            (res,) = await follower
+            return first, {"status": res.verdict.status, "cached": res.cached, "problem": res.verdict.problem}
+
+    try:
+        first, after_cancel = asyncio.run(scenario())
+    finally:
+        service.verifier.close()
+    assert sorted(r["proofforge"]["cached"] for r in first) == [False, True]
+    assert all(r["proofforge"]["status"] == "proved" for r in first) and {r["id"] for r in first} == {"s0", "s1"}
+    assert after_cancel == {"status": "proved", "cached": False, "problem": "b"}
+    assert service.metrics.cache_hits._value.get() == 1 and not service._inflight

@@ -11,6 +11,7 @@ work only: the pool kills just the REPLs running those candidates.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from prover.lean.base import Verifier
 from prover.lean.verdict import ALLOWED_AXIOMS
 from prover.records import Candidate, Verdict
 from prover.serving.lean_server.admission import Admission
-from prover.serving.lean_server.cache import VerdictCache
+from prover.serving.lean_server.cache import CACHEABLE, VerdictCache
 from prover.serving.lean_server.metrics import Metrics
 
 
@@ -41,6 +42,7 @@ class LeanService:
         self.metrics = Metrics(lambda: getattr(self.verifier, "stats", {}))
         self.max_timeout = float(max_timeout)
         self.verdict_counts: Counter[str] = Counter()
+        self._inflight: dict[str, asyncio.Future[Verdict | None]] = {}  # cache key -> the check running now
         self.started = time.monotonic()
 
     def request_timeout(self, asked: float | None) -> float:
@@ -50,7 +52,13 @@ class LeanService:
         return min(float(asked), self.max_timeout)
 
     async def verify(self, candidates: Sequence[Candidate], timeout: float, *, use_cache: bool = True) -> list[Checked]:
-        """One result per candidate, in order. Raises ``Busy``/``TooLarge`` before any work starts."""
+        """One result per candidate, in order. Raises ``Busy``/``TooLarge`` before any work starts.
+
+        With the cache on, a proof is checked at most once at a time: a copy in the same request,
+        or one another request is checking right now, waits for that answer (a cache hit) instead
+        of taking a worker. If that check does not give a cacheable verdict (its client left, it
+        timed out), the waiting candidate is checked on its own.
+        """
         out: list[Checked | None] = [None] * len(candidates)
         use_cache = use_cache and self.cache.size > 0
         keys = [self.cache.key(c) if use_cache else "" for c in candidates]
@@ -62,37 +70,80 @@ class LeanService:
                 out[i] = Checked(hit, True)
             else:
                 todo.append(i)
-        # the same proof twice in one request (an RL group with duplicate samples) runs once
         leader: dict[str, int] = {}
-        followers: list[int] = []
+        copies: list[int] = []
+        waiting: dict[int, asyncio.Future[Verdict | None]] = {}
         if use_cache:
             for i in todo:
                 if keys[i] in leader:
-                    followers.append(i)
+                    copies.append(i)
+                elif keys[i] in self._inflight:
+                    waiting[i] = self._inflight[keys[i]]
                 else:
                     leader[keys[i]] = i
             todo = list(leader.values())
             self.metrics.cache_misses.inc(len(todo))
-            self.cache.misses -= len(followers)  # counted as misses by get(); they are answered without Lean
-            self.cache.hits += len(followers)
-        if todo:
-            with self.admission.admit(len(todo)):
-                self.metrics.queue_depth.set(self.admission.pending)
-                try:
-                    verdicts = await self._run([candidates[i] for i in todo], timeout)
-                finally:
-                    self.metrics.queue_depth.set(self.admission.pending - len(todo))
-            for i, v in zip(todo, verdicts, strict=True):
+            shared = len(copies) + len(waiting)
+            self.cache.misses -= shared  # get() counted them as misses; they are answered without a check of their own
+            self.cache.hits += shared
+
+        mine: dict[str, asyncio.Future[Verdict | None]] = {}
+
+        async def run_mine() -> None:
+            for i, v in zip(todo, await self._run([candidates[i] for i in todo], timeout), strict=True):
+                out[i] = Checked(v, False)
                 if use_cache:
                     self.cache.put(keys[i], v)
-                out[i] = Checked(v, False)
-        for i in followers:
+                    mine[keys[i]].set_result(v if v.status in CACHEABLE else None)
+
+        async def wait_others() -> None:
+            again: list[int] = []
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            for i, f in waiting.items():
+                try:
+                    v = await asyncio.wait_for(asyncio.shield(f), max(0.0, deadline - loop.time()))
+                except asyncio.TimeoutError:
+                    v = Verdict("timeout", reason=f"request deadline of {timeout:g} s passed (waiting for the "
+                                "same proof in another request)", seconds=timeout)
+                if v is None:
+                    again.append(i)
+                    continue
+                v = copy.deepcopy(v)
+                v.candidate, v.problem = candidates[i].id, candidates[i].problem
+                out[i] = Checked(v, v.status in CACHEABLE)
+                if out[i].cached:
+                    self.metrics.cache_hits.inc()
+            if again:
+                self.metrics.cache_misses.inc(len(again))
+                for i, v in zip(again, await self._run([candidates[i] for i in again], timeout), strict=True):
+                    out[i] = Checked(v, False)
+                    self.cache.put(keys[i], v)
+
+        with contextlib.ExitStack() as stack:
+            if todo:
+                stack.enter_context(self.admission.admit(len(todo)))
+                self.metrics.queue_depth.set(self.admission.pending)
+            if use_cache:  # registered before any await, so a request looked up after this one waits on it
+                loop = asyncio.get_running_loop()
+                for i in todo:
+                    mine[keys[i]] = self._inflight[keys[i]] = loop.create_future()
+            try:
+                await asyncio.gather(run_mine(), wait_others())
+            finally:
+                self.metrics.queue_depth.set(self.admission.pending - len(todo))
+                for k, f in mine.items():
+                    if self._inflight.get(k) is f:
+                        del self._inflight[k]
+                    if not f.done():
+                        f.set_result(None)  # cancelled or failed: whoever waits on it checks for themselves
+        for i in copies:
             first = out[leader[keys[i]]]
             assert first is not None
             v = copy.deepcopy(first.verdict)
             v.candidate, v.problem = candidates[i].id, candidates[i].problem
-            self.metrics.cache_hits.inc()
             out[i] = Checked(v, True)
+            self.metrics.cache_hits.inc()
         for r in out:
             assert r is not None
             self.verdict_counts[r.verdict.status] += 1
