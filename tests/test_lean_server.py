@@ -331,7 +331,9 @@ def test_hydra_app_bad_port_is_one_line(tmp_path):
 
     proc = subprocess.run([sys.executable, "-m", "prover.serving.lean_server.cli", "lean=scripted", "port=70000",
                            f"hydra.run.dir={tmp_path}"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2, proc.stderr
+    from prover.exit_codes import USAGE
+
+    assert proc.returncode == USAGE, proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("proofforge-lean-server: port must be in 0..65535")
 
 

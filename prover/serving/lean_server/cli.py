@@ -101,10 +101,11 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Console entry point (``proofforge-lean-server``)."""
+    from prover.exit_codes import SETUP, USAGE
     from prover.lean.project import LeanMissingError
     from prover.lean.ray_pool import ClusterMissingError
 
-    errors = {(LeanMissingError, ClusterMissingError): 2, (LeanServerConfigError,): 2, (ValueError,): 1}
+    errors = {(LeanMissingError, ClusterMissingError): SETUP, (LeanServerConfigError, ValueError): USAGE}
     hydra_app("lean_server", _task, prefix="proofforge-lean-server: ", errors=errors)()
 
 
