@@ -184,6 +184,26 @@ def claim_run_dir(base: str) -> str:
 if not OmegaConf.has_resolver("proofforge_run_dir"):
     OmegaConf.register_new_resolver("proofforge_run_dir", claim_run_dir, use_cache=True)
 
+def used_config_groups(*, _root_: DictConfig) -> str:
+    """``group: option, option (chosen)`` for the config groups this app composes, for ``--help``.
+
+    Hydra's ``$APP_CONFIG_GROUPS`` lists every group folder in ``configs/``, which every app shares:
+    ``proofforge-check --help`` offered ``model=`` and ``prover=``, which it never reads. The groups an
+    app composes are the keys of ``hydra.runtime.choices`` (configs/hydra/help/proofforge.yaml).
+    """
+    choices = _root_.hydra.runtime.get("choices") or {}
+    lines = []
+    for group in sorted(str(g) for g in choices):
+        if group == "hydra" or group.startswith("hydra/"):
+            continue
+        options = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
+        lines.append(f"{group}: {', '.join(options)} (default: {choices[group]})")
+    return "\n".join(lines) or "(none)"
+
+
+if not OmegaConf.has_resolver("proofforge_groups"):
+    OmegaConf.register_new_resolver("proofforge_groups", used_config_groups)
+
 #: What Hydra itself puts in a run folder; a folder holding nothing else has no results.
 _HYDRA_FILES = (".hydra",)
 

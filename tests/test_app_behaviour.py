@@ -241,3 +241,26 @@ def test_formalize_checks_retrieval_files_and_the_judge_server_before_any_model(
         run_formalize(compose("formalize", [*base, "+judge_model.backend=openai", f"+judge_model.base_url={url}"]))
     with pytest.raises(FormalizeConfigError, match=r"^limit must be >= 1 or null, got 0"):
         run_formalize(compose("formalize", [*base, "limit=0"]))
+
+
+@pytest.mark.parametrize("app,want", [
+    ("check", {"lean"}),
+    ("formalize", {"lean", "model"}),
+    ("serve", {"model"}),
+    ("eval", {"dataset", "experiment", "lean", "logger", "model", "prover"}),
+])
+def test_help_lists_only_the_config_groups_the_app_uses(app, want):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from prover.config import config_dir
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        full = hydra_compose(config_name=app, return_hydra_config=True)
+    template = OmegaConf.select(full, "hydra.help.template")  # what `--help` prints (Hydra's get_help)
+    groups = template.split("== Configuration groups ==")[1].split("== Config ==")[0]
+    listed = {line.split(":")[0] for line in groups.splitlines()[2:] if ":" in line}
+    assert listed == want, groups
