@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
         widest = max([*levels, len(ps)])
         app = create_app(sdpa, served_model_name="bench", max_batch_size=widest, batch_wait_ms=args.batch_wait_ms)
         sequential = prompts(min(8, widest))
-        with BackgroundServer(app) as srv, ThreadPoolExecutor(widest) as pool:
+        # keep-alive past the longest measurement, so pooled client connections are never closed under them
+        with BackgroundServer(app, timeout_keep_alive=3600) as srv, ThreadPoolExecutor(widest) as pool:
             runs = {
                 "base": hf_generate_run(sdpa, ps, args.tokens),
                 "engine": engine_run(sdpa, ps, args.tokens),

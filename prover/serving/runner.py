@@ -23,13 +23,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 class BackgroundServer:
     """``with BackgroundServer(app) as srv: OpenAI(base_url=srv.base_url)``: uvicorn on a free port."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int | None = None, log_level: str = "warning"):
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int | None = None, log_level: str = "warning",
+                 timeout_keep_alive: int = 5):  # fmt: skip
+        """``timeout_keep_alive``: seconds uvicorn keeps an idle connection (its default, 5). A client pool idle
+        for longer can race the server closing a connection ("Server disconnected without sending a response");
+        benchmarks that leave pooled connections idle between measurements raise it."""
         import uvicorn
 
         self.app = app
         self.host = host
         self.port = port or free_port(host)
-        config = uvicorn.Config(app, host=host, port=self.port, log_level=log_level, lifespan="on")
+        config = uvicorn.Config(app, host=host, port=self.port, log_level=log_level, lifespan="on",
+                                timeout_keep_alive=timeout_keep_alive)  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="proofforge-server", daemon=True)
 
