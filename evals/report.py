@@ -7,7 +7,11 @@ so the one file can be mailed or attached to an issue; the Markdown references t
 written beside it.
 
 ``proofforge-report RUN [RUN...]``: one run -> its report in the run folder; several ->
-a comparison (one curve per run, a pass@k table per run) in ``--out``.
+a comparison (one curve per run; overall, per-split and per-category tables; each run named by the
+overrides it does not share) in ``--out``, by default ``<first run>/comparisons/vs_<the others>``.
+Every report opens with a banner saying whether real Lean judged (and its pins) or a test double,
+and has a failure section (evals/failures.py): unproved problems with their best attempt, Lean
+errors by kind, and, for correction rounds, what each round added.
 A sweep (multirun) folder -> one table over its jobs and pass@k against the swept values
 (``evals/sweep_report.py``).
 """
@@ -24,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals import failures
+from evals.compare import group_names, group_rows, run_names
 from evals.passk import GroupStats
 from evals.summary import OUTCOMES, SUMMARY, load_outcomes, write_summary
 from prover.records import Outcome, RecordError
@@ -46,14 +52,16 @@ class RunData:
     summary: dict[str, Any]
     outcomes: list[Outcome]
     overrides: list[str] = field(default_factory=list)
+    #: set by a comparison: the overrides this run does not share with the others (evals/compare.py)
+    name: str | None = None
 
     @property
     def label(self) -> str:
+        if self.name:
+            return self.name
         s = self.summary
         base = f"{s.get('strategy') or '?'} / {s.get('model') or '?'}"
         extra = " ".join(o for o in self.overrides if not o.startswith(("hydra.", "out_dir=")))
-        if len(extra) > 60:
-            extra = extra[:57] + "..."
         return f"{base} [{extra}]" if extra else f"{base} ({self.path.name})"
 
     def group(self, name: str = "all") -> GroupStats | None:
@@ -72,6 +80,9 @@ def load_run(run_dir: str | Path) -> RunData:
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else write_summary(path)
     except (RecordError, json.JSONDecodeError) as e:
         raise ReportError(f"{path}: {e}") from None
+    if not outcomes:
+        raise ReportError(f"{path}: no results yet ({OUTCOMES} holds no outcome); run or resume the eval "
+                          f"into this folder first (hydra.run.dir={path})")
     overrides: list[str] = []
     ov = path / ".hydra" / "overrides.yaml"
     if ov.exists():
@@ -95,6 +106,19 @@ def _plt():
     return plt
 
 
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.fill(part, width) for part in text.split("\n"))
+
+
+def _legend_outside(ax: Any) -> None:
+    """The legend right of the axes (never over the data); long labels wrap rather than shrink."""
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [_wrap(lb, 48) for lb in labels], fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+
+
 def plot_curves(runs: list[RunData], path: Path, group: str = "all") -> Path:
     """pass@k against k (log2 x-axis), one line per run, with solved-within-budget as a marker."""
     plt = _plt()
@@ -104,9 +128,9 @@ def plot_curves(runs: list[RunData], path: Path, group: str = "all") -> Path:
         if g is None or not g.pass_at_k:
             continue
         ks = sorted(g.pass_at_k)
-        ax.plot(ks, [100 * g.pass_at_k[k] for k in ks], marker="o", label=f"{run.label}: pass@k")
-        ax.scatter([ks[-1]], [100 * g.solved_rate], marker="*", s=120,
-                   label=f"{run.label}: solved (whole budget)")
+        who = f"{run.label}: " if len(runs) > 1 else ""  # one run: the page's title names it
+        ax.plot(ks, [100 * g.pass_at_k[k] for k in ks], marker="o", label=f"{who}pass@k")
+        ax.scatter([ks[-1]], [100 * g.solved_rate], marker="*", s=120, label=f"{who}solved (whole budget)")
     ax.set_xscale("log", base=2)
     all_ks = sorted({k for r in runs if r.group(group) for k in r.group(group).pass_at_k})
     if all_ks:
@@ -118,14 +142,13 @@ def plot_curves(runs: list[RunData], path: Path, group: str = "all") -> Path:
     ax.set_ylabel("problems proved (%)")
     ax.set_ylim(0, 100)
     budgets = sorted({r.summary.get("budget_text", "") for r in runs})
-    ax.set_title("pass@k  —  " + "; ".join(b for b in budgets if b)[:90], fontsize=9)
+    ax.set_title(_wrap("pass@k  —  " + "; ".join(b for b in budgets if b), 80), fontsize=8, loc="left")
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="best")
+        _legend_outside(ax)
     else:
         ax.text(0.5, 0.5, "no outcomes yet", ha="center", va="center", transform=ax.transAxes)
-    fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -151,11 +174,10 @@ def plot_categories(runs: list[RunData], path: Path) -> Path:
     ax.set_xticklabels(cats, rotation=30, ha="right")
     ax.set_ylabel("solved within budget (%)")
     ax.set_ylim(0, 105)
-    ax.set_title("per category", fontsize=9)
-    if cats:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
+    ax.set_title("solved within budget, per category (solved/problems on each bar)", fontsize=8, loc="left")
+    if cats and len(runs) > 1:  # one run: the page's title names it
+        _legend_outside(ax)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -229,6 +251,84 @@ def incomplete_note(summary: dict[str, Any]) -> str:
             f"whose strategy failed).")
 
 
+#: Unproved problems shown with their best attempt's code (the rest are listed in the table only).
+SHOWN_ATTEMPTS = 20
+
+
+def _failure_tables(run: RunData) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """The failure section's tables: Lean errors by kind, proofs per round, unproved problems."""
+    tables: dict[str, tuple[list[str], list[list[str]]]] = {}
+    counts = failures.error_counts(run.outcomes)
+    if counts:
+        tables["errors"] = (["kind", "failed attempts", "problems"], [[k, str(n), str(p)] for k, n, p in counts])
+    if failures.has_rounds(run.summary, run.outcomes):
+        rounds = failures.proofs_per_round(run.outcomes)
+        rows = [[("first samples (prover)" if r == 0 else f"correction round {r}"), str(n), str(t)]
+                for r, n, t in rounds]
+        tables["rounds"] = (["round", "problems first proved", "proved so far"], rows or [["-", "0", "0"]])
+    items = failures.unproved(run.outcomes)
+    tables["unproved"] = (["problem", "split", "category", "attempts", "best attempt", "its first error"],
+                          [[u.name, u.split, u.category, str(u.attempts), f"{u.kind} (round {u.round})",
+                            u.error] for u in items])
+    return tables
+
+
+_FAILURE_NOTE = ("Best attempt: the one Lean judged with the fewest errors (later correction rounds first on ties); "
+                 "error kinds are counted over every failed attempt, from its first Lean error.")
+
+
+def _failure_markdown(run: RunData) -> list[str]:
+    tables = _failure_tables(run)
+    items = failures.unproved(run.outcomes)
+    parts = [f"## What did not work ({len(items)} unproved)", "", _FAILURE_NOTE, ""]
+    if "errors" in tables:
+        parts += ["### Lean errors by kind", "", _md_table(*tables["errors"]), ""]
+    if "rounds" in tables:
+        parts += ["### Problems each round added", "", _md_table(*tables["rounds"]), ""]
+    if items:
+        parts += ["### Unproved problems", "", _md_table(*tables["unproved"]), ""]
+        for u in items[:SHOWN_ATTEMPTS]:
+            if u.code:
+                parts += [f"#### {u.name}: best attempt ({u.kind})", "", "```lean4", u.code.rstrip(), "```", ""]
+        if len(items) > SHOWN_ATTEMPTS:
+            parts += [f"({len(items) - SHOWN_ATTEMPTS} more best attempts are in {OUTCOMES}.)", ""]
+    return parts
+
+
+def _failure_html(run: RunData) -> list[str]:
+    tables = _failure_tables(run)
+    items = failures.unproved(run.outcomes)
+    body = [f"<h2>What did not work ({len(items)} unproved)</h2>", f'<p class="note">{html.escape(_FAILURE_NOTE)}</p>']
+    if "errors" in tables:
+        body += ["<h3>Lean errors by kind</h3>", _html_table(*tables["errors"])]
+    if "rounds" in tables:
+        body += ["<h3>Problems each round added</h3>", _html_table(*tables["rounds"])]
+    if items:
+        body += ["<h3>Unproved problems</h3>", _html_table(*tables["unproved"])]
+        for u in items[:SHOWN_ATTEMPTS]:
+            if u.code:
+                body.append(f"<details><summary>{html.escape(u.name)}: best attempt ({html.escape(u.kind)})"
+                            f"</summary><pre>{html.escape(u.code.rstrip())}</pre></details>")
+        if len(items) > SHOWN_ATTEMPTS:
+            body.append(f"<p>({len(items) - SHOWN_ATTEMPTS} more best attempts are in {OUTCOMES}.)</p>")
+    return body
+
+
+def _banner_markdown(summaries: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for text, warn in dict.fromkeys(failures.verifier_banner(s) for s in summaries):
+        out += [f"> **{'Warning: ' if warn else ''}{text}**" if warn else f"> {text}", ""]
+    return out
+
+
+def _banner_html(summaries: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for text, warn in dict.fromkeys(failures.verifier_banner(s) for s in summaries):
+        cls = "banner warn" if warn else "banner"
+        out.append(f'<p class="{cls}">{"<strong>Warning:</strong> " if warn else ""}{html.escape(text)}</p>')
+    return out
+
+
 def _md_table(head: list[str], rows: list[list[str]]) -> str:
     def esc(x: str) -> str:
         return str(x).replace("|", "\\|").replace("\n", " ")
@@ -239,7 +339,7 @@ def _md_table(head: list[str], rows: list[list[str]]) -> str:
 
 
 def render_markdown(run: RunData, curve: str, categories: str) -> str:
-    parts = [f"# Eval report: {run.label}", ""]
+    parts = [f"# Eval report: {run.label}", "", *_banner_markdown([run.summary])]
     parts.append(_md_table(["", ""], [list(x) for x in _provenance(run)]))
     if incomplete_note(run.summary):
         parts += ["", f"**{incomplete_note(run.summary)}**"]
@@ -247,6 +347,7 @@ def render_markdown(run: RunData, curve: str, categories: str) -> str:
     parts += ["pass@k uses the unbiased estimator over each problem's i.i.d. first-round samples; "
               "'solved' counts any attempt within the whole budget (corrections, search).", ""]
     parts += ["## Per category", "", f"![categories]({categories})", ""]
+    parts += _failure_markdown(run)
     proved = _proved(run)
     parts += [f"## Proved problems ({len(proved)})", ""]
     if proved:
@@ -267,6 +368,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;ma
 table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#f3f3f3}pre{background:#f7f7f7;border:1px solid #ddd;padding:8px;overflow-x:auto;font-size:13px}
 img{max-width:100%}h1{font-size:1.5em}.note{color:#555;font-size:13px}
+.banner{border:1px solid #9bc;background:#eef6fb;padding:8px 12px}.banner.warn{border-color:#d33;background:#fdecea}
+details{margin:.3em 0}summary{cursor:pointer}
 """
 
 
@@ -290,14 +393,14 @@ def _page(title: str, body: list[str]) -> str:
 
 
 def render_html(run: RunData, curve: Path, categories: Path) -> str:
-    body = [f"<h1>Eval report: {html.escape(run.label)}</h1>",
+    body = [f"<h1>Eval report: {html.escape(run.label)}</h1>", *_banner_html([run.summary]),
             _html_table(["", ""], [list(x) for x in _provenance(run)]),
             *([f"<p><strong>{html.escape(incomplete_note(run.summary))}</strong></p>"]
               if incomplete_note(run.summary) else []),
             "<h2>pass@k</h2>", _img(curve, "pass@k curve"), _html_table(*_passk_rows(run)),
             '<p class="note">pass@k uses the unbiased estimator over each problem\'s i.i.d. first-round samples; '
             "'solved' counts any attempt within the whole budget (corrections, search).</p>",
-            "<h2>Per category</h2>", _img(categories, "per-category bars")]
+            "<h2>Per category</h2>", _img(categories, "per-category bars"), *_failure_html(run)]
     proved = _proved(run)
     body.append(f"<h2>Proved problems ({len(proved)})</h2>")
     if proved:
@@ -329,10 +432,28 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
     return {"markdown": md, "html": page, "curve": curve, "categories": cats}
 
 
-def write_comparison(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, Path]:
-    """Several runs side by side: one curve per run, and a pass@k table per run."""
+def default_comparison_dir(run_dirs: list[str | Path]) -> Path:
+    """Where a comparison goes without ``--out``: inside the first run folder, named by the others."""
+    first, *others = [Path(r).expanduser().resolve() for r in run_dirs]
+    name = "vs_" + "+".join(p.name for p in others)
+    if len(name) > 120:
+        import hashlib
+
+        name = name[:100] + "-" + hashlib.sha1(name.encode()).hexdigest()[:10]
+    return first / "comparisons" / name
+
+
+def write_comparison(run_dirs: list[str | Path], out_dir: str | Path | None = None) -> dict[str, Path]:
+    """Several runs side by side: one curve per run; overall, per-split and per-category tables.
+
+    Each run is named by the overrides it does not share with the others (evals/compare.py).
+    ``out_dir`` None: :func:`default_comparison_dir` (inside the first run folder).
+    """
     runs = [load_run(r) for r in run_dirs]
-    out = Path(out_dir)
+    for run, name in zip(runs, run_names([r.overrides for r in runs], [r.summary for r in runs],
+                                         [r.path.name for r in runs]), strict=True):
+        run.name = name
+    out = Path(out_dir) if out_dir is not None else default_comparison_dir(run_dirs)
     out.mkdir(parents=True, exist_ok=True)
     curve = plot_curves(runs, out / CURVE_PNG)
     cats = plot_categories(runs, out / CATEGORIES_PNG)
@@ -348,17 +469,29 @@ def write_comparison(run_dirs: list[str | Path], out_dir: str | Path) -> dict[st
         rows.append([r.label, f"{d.get('name', '?')} {d.get('version', '')}/{d.get('split', '')}",
                      str(g.problems), f"{g.solved} ({_pct(g.solved_rate)})"]
                     + [_pct(g.pass_at_k[k]) if k in g.pass_at_k else "-" for k in ks] + [g.budget])
+    summaries = [r.summary for r in runs]
+    names = [r.label for r in runs]
+    per = {title: (["split" if prefix == "split" else "category", "run", "problems", "solved"]
+                   + [f"pass@{k}" for k in ks], group_rows(names, summaries, group_names(summaries, prefix), ks))
+           for title, prefix in (("Per split", "split"), ("Per category", "source"))}
     md = out / REPORT_MD
-    md.write_text("\n".join([
-        "# Eval comparison", "", f"![pass@k]({CURVE_PNG})", "", _md_table(head, rows), "",
-        f"![categories]({CATEGORIES_PNG})", "",
-        "Runs: " + ", ".join(f"`{r.path}`" for r in runs), "",
-    ]), encoding="utf-8")
+    lines = ["# Eval comparison", "", *_banner_markdown(summaries), f"![pass@k]({CURVE_PNG})", "",
+             "## Overall", "", _md_table(head, rows), ""]
+    for title, (h, r) in per.items():
+        if r:
+            lines += [f"## {title}", "", _md_table(h, r), ""]
+    lines += [f"![categories]({CATEGORIES_PNG})", "", "## Runs", ""]
+    lines += [f"- {r.label}: `{r.path}`" for r in runs] + [""]
+    md.write_text("\n".join(lines), encoding="utf-8")
     page = out / REPORT_HTML
-    body = ["<h1>Eval comparison</h1>", _img(curve, "pass@k curves"), _html_table(head, rows),
-            _img(cats, "per-category bars"), "<h2>Runs</h2>",
-            "<ul>" + "".join(f"<li>{html.escape(r.label)}: <code>{html.escape(str(r.path))}</code></li>"
-                             for r in runs) + "</ul>"]
+    body = ["<h1>Eval comparison</h1>", *_banner_html(summaries), _img(curve, "pass@k curves"),
+            "<h2>Overall</h2>", _html_table(head, rows)]
+    for title, (h, r) in per.items():
+        if r:
+            body += [f"<h2>{title}</h2>", _html_table(h, r)]
+    body += [_img(cats, "per-category bars"), "<h2>Runs</h2>",
+             "<ul>" + "".join(f"<li>{html.escape(r.label)}: <code>{html.escape(str(r.path))}</code></li>"
+                              for r in runs) + "</ul>"]
     page.write_text(_page("ProofForge eval comparison", body), encoding="utf-8")
     return {"markdown": md, "html": page, "curve": curve, "categories": cats}
 
@@ -370,7 +503,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("runs", nargs="+", help="eval run folder(s) holding outcomes.jsonl, or one sweep (multirun) folder")
     parser.add_argument("--out", default=None,
-                        help="where a comparison goes (default ./report-compare); one run reports into its folder")
+                        help="where a comparison goes (default: <first run>/comparisons/vs_<the others>); "
+                             "one run reports into its own folder")
     args = parser.parse_args(argv)
     try:
         from evals.sweep_report import is_sweep_dir, write_sweep_report
@@ -380,10 +514,12 @@ def main(argv: list[str] | None = None) -> int:
         elif len(args.runs) == 1 and args.out is None:
             paths = write_report(args.runs[0])
         else:
-            paths = write_comparison(args.runs, args.out or "report-compare")
+            paths = write_comparison(args.runs, args.out)
     except ReportError as e:
+        from prover.exit_codes import INPUT
+
         print(f"proofforge-report: {e}", file=sys.stderr)
-        return 2
+        return INPUT
     print(f"wrote {paths['markdown']} and {paths['html']}")
     return 0
 
