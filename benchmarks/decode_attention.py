@@ -134,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bandwidth-tbs", type=float, default=4.8, help="HBM bandwidth for the roofline (H200: 4.8)")
     p.add_argument("--reps", type=int, help="timed repetitions per method (GPU: median reported; CPU: minimum)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads for every method (1 avoids oversubscription on a shared machine; "
+                        "0 = torch's default)")
     p.add_argument("--out", type=Path, help="append rows to this JSONL file; rows already there are skipped")
     args = p.parse_args(argv)
 
@@ -154,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--heads-q ({args.heads_q}) must be a multiple of --heads-kv ({args.heads_kv})")
     if args.out is not None and args.out.is_dir():
         p.error(f"--out {args.out} is a folder: give a .jsonl file path")
+    if args.threads < 0:
+        p.error("--threads must be >= 0")
+    if args.threads and not gpu:
+        torch.set_num_threads(args.threads)
     dtype = DTYPES[args.dtype or ("bf16" if gpu else "fp32")]
     if small:
         contexts, batches = args.contexts or [1024, 8192, 32768], args.batches or [1, 4, 16]
@@ -173,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     elem = torch.finfo(dtype).bits // 8
     name = torch.cuda.get_device_name(device) if gpu else "cpu"
     print(f"device={name} dtype={dtype} H_q={args.heads_q} H_kv={args.heads_kv} d={args.head_dim} "
-          f"G={num_programs} block_n={block_n} ragged={args.ragged} reps={reps}")  # fmt: skip
+          f"G={num_programs} block_n={block_n} ragged={args.ragged} reps={reps}"
+          + ("" if gpu else f" threads={torch.get_num_threads()}"))  # fmt: skip
 
     writer = None
     if args.out is not None:

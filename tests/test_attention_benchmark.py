@@ -19,7 +19,7 @@ def _load():
 
 
 SMALL = ["--contexts", "70", "1k", "--batches", "2", "--heads-q", "4", "--heads-kv", "2", "--head-dim", "32",
-         "--block-n", "16", "--num-programs", "3", "--reps", "1", "--ragged"]
+         "--block-n", "16", "--num-programs", "3", "--reps", "1", "--ragged", "--threads", "0"]
 
 
 def test_prints_ratios_and_resumes_from_its_jsonl(tmp_path, capsys):
