@@ -208,6 +208,18 @@ if not OmegaConf.has_resolver("proofforge_groups"):
 _HYDRA_FILES = (".hydra",)
 
 
+def _detach_log_files(folder: Path) -> None:
+    """Close the log handlers writing into ``folder`` (Hydra's ``<job>.log``): a later log line must not
+    recreate, or fail on, a folder that is being removed."""
+    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).resolve().is_relative_to(folder):
+                handler.close()
+                logger.removeHandler(handler)
+
+
 def discard_unstarted_run(run_dir: Path, *, failed: bool) -> bool:
     """Remove a run folder this process claimed when the run left nothing in it; True when removed.
 
@@ -234,6 +246,7 @@ def discard_unstarted_run(run_dir: Path, *, failed: bool) -> bool:
         allowed |= logs
     if not names <= allowed:
         return False
+    _detach_log_files(run_dir)
     shutil.rmtree(run_dir, ignore_errors=True)
     for parent in _CLAIMED.pop(run_dir):
         try:

@@ -193,6 +193,7 @@ def test_an_eval_in_which_some_problems_raised_exits_1_after_writing_everything(
     monkeypatch.setattr("prover.llm.factory.build_generator",
                         lambda cfg: Flaky([("", "  decide\n```")]))
     out = tmp_path / "run"
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", ["proofforge-eval", f"out_dir={out}", "lean=scripted", "prover=wholeproof",
                                       "prover.budget.samples=1", "dataset.limit=3", "report=false"])
     with pytest.raises(SystemExit) as e:
