@@ -225,7 +225,7 @@ def discard_unstarted_run(run_dir: Path, *, failed: bool) -> bool:
 
     After a failure, a folder without a manifest (the run never really started: Lean missing, a bad
     config) goes, with what Hydra and the app wrote before the failure (``.hydra/``, the log,
-    ``config.yaml``). After success (a dry run), only a folder holding nothing but Hydra's files goes.
+    ``config.yaml``, empty result files). After success (a dry run), only a folder holding nothing but Hydra's files goes.
     A folder the user named (``hydra.run.dir=...``) or a resumed one is never claimed, so never removed.
     """
     import shutil
@@ -239,7 +239,8 @@ def discard_unstarted_run(run_dir: Path, *, failed: bool) -> bool:
     if failed:
         if (run_dir / MANIFEST).exists():
             return False
-        allowed |= {"config.yaml", *logs}
+        empty = {n for n in names if (run_dir / n).is_file() and (run_dir / n).stat().st_size == 0}
+        allowed |= {"config.yaml", *logs, *empty}  # e.g. an outcomes.jsonl opened before the failure
     elif any((run_dir / n).stat().st_size for n in logs):
         return False
     else:

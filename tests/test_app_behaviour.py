@@ -65,7 +65,11 @@ def test_a_run_that_fails_before_it_started_leaves_no_run_folder(monkeypatch, tm
     monkeypatch.chdir(tmp_path)
 
     def fails_early(cfg):
-        (HydraConfig.get().runtime.output_dir / __import__("pathlib").Path("config.yaml")).write_text("x: 1\n")
+        from pathlib import Path
+
+        out = Path(HydraConfig.get().runtime.output_dir)
+        (out / "config.yaml").write_text("x: 1\n")
+        (out / "outcomes.jsonl").touch()  # opened before the failure, nothing written
         raise ValueError("lean.timeout must be > 0, got 0")
 
     with pytest.raises(SystemExit) as e:
