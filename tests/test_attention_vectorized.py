@@ -162,3 +162,26 @@ def test_the_hook_reads_each_steps_mask_once(monkeypatch):
     mask[1, ..., :4] = False  # an in-place change (outside inference mode) is seen too
     step(mask)
     assert len(seen) == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.lists(st.booleans(), min_size=12, max_size=12), min_size=1, max_size=4),
+       ranged=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), min_size=1, max_size=4))
+def test_host_mask_scan_equals_the_tensor_scan(rows, ranged):
+    import prover.attention.hf_integration as hook
+
+    contiguous = [[lo <= p < lo + n for p in range(12)] for lo, n in ranged]
+    for mask_rows in (rows, contiguous):
+        mask = torch.tensor(mask_rows)[:, None, None, :]
+        on_host = hook.mask_to_ranges(mask, len(mask_rows), 12)
+        old, hook._HOST_SCAN = hook._HOST_SCAN, 0
+        try:
+            on_tensors = hook.mask_to_ranges(mask, len(mask_rows), 12)
+        finally:
+            hook._HOST_SCAN = old
+        assert (on_host is None) == (on_tensors is None)
+        if on_host is not None:
+            lens, start = on_host
+            assert torch.equal(lens, on_tensors[0].to(torch.int32))
+            nonempty = lens > 0  # the start of an empty row is not used
+            assert torch.equal(start[nonempty], on_tensors[1].to(torch.int32)[nonempty])

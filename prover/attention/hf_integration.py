@@ -47,6 +47,8 @@ def mask_to_ranges(mask: torch.Tensor | None, batch: int, kv_len: int) -> tuple[
             return None  # a real bias, not a padding mask
         rows = ~neg
     rows = rows.expand(batch, kv_len)
+    if rows.numel() <= _HOST_SCAN and rows.device.type == "cpu":
+        return _ranges_on_host(rows)
     pos = torch.arange(kv_len, device=rows.device)
     lens = rows.sum(dim=1)
     start = torch.where(lens > 0, rows.to(torch.int8).argmax(dim=1), torch.zeros_like(lens))
@@ -54,6 +56,22 @@ def mask_to_ranges(mask: torch.Tensor | None, batch: int, kv_len: int) -> tuple[
     if not bool((contiguous == rows).all()):
         return None
     return lens.to(torch.int32), start.to(torch.int32)
+
+
+_HOST_SCAN = 1 << 15  # a small CPU mask is scanned as Python lists: a few C-level list scans beat ~10 tensor ops
+
+
+def _ranges_on_host(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """:func:`mask_to_ranges` for a small bool [B, kv] CPU mask (the CPU decode case, once per step)."""
+    lens, starts = [], []
+    for row in rows.tolist():
+        n = row.count(True)
+        first = row.index(True) if n else 0
+        if row[first : first + n].count(True) != n:
+            return None  # holes: not one contiguous range
+        lens.append(n)
+        starts.append(first)
+    return torch.tensor(lens, dtype=torch.int32), torch.tensor(starts, dtype=torch.int32)
 
 
 class _LastMask(threading.local):
