@@ -24,7 +24,6 @@ machine the figures move from run to run; every ratio compares measurements inte
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -106,7 +105,8 @@ def server_run(base_url: str, ps: list[str], tokens: int, pool: ThreadPoolExecut
 
 
 def measure(runs: dict[str, object], repeats: int) -> dict[str, float]:
-    """Median seconds per run; the measurements are interleaved so machine-load drift hits all alike."""
+    """Best (minimum) seconds per run over ``repeats``: on a shared machine other work only ever adds time, so
+    the minimum is the least noisy estimate; the measurements are interleaved so load drift hits all alike."""
     for fn in runs.values():
         fn()  # warm-up
     times: dict[str, list[float]] = {k: [] for k in runs}
@@ -115,7 +115,7 @@ def measure(runs: dict[str, object], repeats: int) -> dict[str, float]:
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return {k: min(v) for k, v in times.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64],
                     help="concurrent-client levels for the throughput-under-concurrency table")
     ap.add_argument("--tokens", type=int, default=64, help="new tokens per prompt")
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (median reported)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (the best is reported)")
     ap.add_argument("--batch-wait-ms", type=float, default=20.0, help="server batching window")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads, one setting for every measurement (1 avoids oversubscription on a busy "
