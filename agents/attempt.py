@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prover.llm.base import Completion, Generator, Prompt, SamplingParams
+from prover.llm.base import Completion, Generator, Prompt, SamplingParams, prompt_text
 from prover.llm.context import fit_sampling
-from prover.llm.testing import prompt_text
 from prover.records import Candidate, Problem, Verdict
 from prover.search.extract import Extraction, extract, make_candidate
 from prover.search.prompts import (

@@ -34,10 +34,10 @@ def _source_line(code: str, m: Message) -> str:
 
 def relevant_messages(verdict: Verdict) -> list[Message]:
     """Errors, plus warnings that explain a non-proof (``sorry``)."""
-    errors = [m for m in verdict.messages if m.severity == "error"]
+    errors = verdict.errors
     if errors:
         return errors
-    return [m for m in verdict.messages if m.severity == "warning" and "sorry" in m.data]
+    return [m for m in verdict.messages if m.is_warning and "sorry" in m.data]
 
 
 def format_errors(verdict: Verdict, code: str, limit: int = MAX_ERRORS) -> str:
@@ -63,7 +63,7 @@ def failing_goals(verdict: Verdict) -> list[str]:
     """Goals at the failing point: from ``unsolved goals`` errors, then from reported sorries."""
     goals: list[str] = []
     for m in verdict.messages:
-        if m.severity == "error" and m.data.lstrip().startswith("unsolved goals"):
+        if m.is_error and m.data.lstrip().startswith("unsolved goals"):
             rest = m.data.lstrip().split("\n", 1)
             if len(rest) == 2 and rest[1].strip():
                 goals.append(rest[1].strip())

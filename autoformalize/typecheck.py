@@ -18,7 +18,7 @@ _NOT_RUN = frozenset({"rejected", "timeout", "crashed"})
 
 def typechecks(verdict: Verdict) -> bool:
     """True when Lean accepted the statement (only warnings, e.g. the sorry warning)."""
-    return verdict.status not in _NOT_RUN and not any(m.severity == "error" for m in verdict.messages)
+    return verdict.status not in _NOT_RUN and not verdict.errors
 
 
 def first_error(verdict: Verdict) -> str:
@@ -26,7 +26,7 @@ def first_error(verdict: Verdict) -> str:
     if verdict.status in _NOT_RUN:
         return f"{verdict.status}: {verdict.reason}".strip(": ")
     for m in verdict.messages:
-        if m.severity == "error":
+        if m.is_error:
             where = f"{m.pos.line}:{m.pos.column}: " if m.pos else ""
             return where + " ".join(m.data.split())[:300]
     return ""

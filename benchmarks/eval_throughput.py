@@ -36,7 +36,7 @@ from evals.summary import load_outcomes  # noqa: E402
 from prover.config import compose  # noqa: E402
 from prover.lean.pool import LeanPool  # noqa: E402
 from prover.lean.testing import scripted_verifier  # noqa: E402
-from prover.llm.testing import ScriptedGenerator  # noqa: E402
+from prover.llm.scripted import ScriptedGenerator  # noqa: E402
 from prover.records import Candidate, Outcome, Problem, write_jsonl  # noqa: E402
 
 RULES = [{"match": "omega", "response": {}}]  # "omega" proofs pass; everything else: unsolved goals

@@ -75,6 +75,14 @@ class Message:
     pos: Pos | None = None
     end_pos: Pos | None = None
 
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == "warning"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "severity": self.severity,
@@ -91,6 +99,11 @@ class Message:
             pos=Pos.from_dict(data.get("pos")),
             end_pos=Pos.from_dict(data.get("endPos", data.get("end_pos"))),
         )
+
+
+def errors_in(messages: Iterable[Message]) -> list[Message]:
+    """The error-severity messages of ``messages``, in order (the one severity filter of the project)."""
+    return [m for m in messages if m.is_error]
 
 
 @dataclass
@@ -182,7 +195,7 @@ class Verdict:
 
     @property
     def errors(self) -> list[Message]:
-        return [m for m in self.messages if m.severity == "error"]
+        return errors_in(self.messages)
 
     def to_dict(self) -> dict[str, Any]:
         d = _shallow_dict(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agents.loop import MALoT
 from prover.lean.testing import scripted_verifier
 from prover.llm.base import SamplingParams
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.records import Problem
 from prover.search.base import Budget
 

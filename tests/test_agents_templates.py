@@ -10,7 +10,7 @@ from agents.corrector_agent import CorrectorAgent
 from agents.feedback import failing_goals, first_error_line, format_errors
 from agents.prover_agent import ProverAgent
 from prover.llm.base import SamplingParams
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.records import Message, Pos, Problem, Verdict
 from prover.search.extract import extract, make_candidate
 from prover.search.prompts import PROMPT_STYLES, PromptError, prover_prompt

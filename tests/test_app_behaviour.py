@@ -186,7 +186,7 @@ def test_an_eval_in_which_some_problems_raised_exits_1_after_writing_everything(
     import json
 
     from evals import run as eval_run
-    from prover.llm.testing import ScriptedGenerator
+    from prover.llm.scripted import ScriptedGenerator
 
     class Flaky(ScriptedGenerator):
         async def agenerate(self, prompts, sampling):

@@ -17,7 +17,7 @@ from autoformalize.formalizer import FormalizationResult
 from autoformalize.herald_eval import HeraldEvalError, herald_summary, informal_from_prefix, pass_at_k
 from prover.config import REPO_ROOT, compose
 from prover.lean.testing import scripted_verifier
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.records import read_jsonl
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

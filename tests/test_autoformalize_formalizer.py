@@ -8,7 +8,7 @@ import pytest
 
 from autoformalize.formalizer import ABSTAINED, FORMALIZED, FormalizationResult, Formalizer, ItemError
 from prover.lean.testing import scripted_verifier
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 
 SORRY_WARNING = {"messages": [{"severity": "warning", "pos": {"line": 1, "column": 8},
                                "endPos": {"line": 1, "column": 9}, "data": "declaration uses 'sorry'"}]}

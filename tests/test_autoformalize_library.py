@@ -17,7 +17,7 @@ from autoformalize.library import (
     translation_order,
 )
 from prover.lean.testing import scripted_verifier
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.records import read_jsonl
 
 # A hand-made dependency set: group -> subgroup -> normal -> quotient; order uses group only;

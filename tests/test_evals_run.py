@@ -20,7 +20,7 @@ from evals.run import EvalConfigError, run_eval
 from evals.summary import load_outcomes, write_summary
 from prover.config import REPO_ROOT, compose
 from prover.lean.testing import scripted_verifier
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 
 RULES = [{"match": "omega", "response": {}}]  # an `omega` proof passes; anything else: "unsolved goals"
 

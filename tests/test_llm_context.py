@@ -13,7 +13,7 @@ from prover.llm.context import estimate_tokens, fit_sampling
 from prover.llm.hf_backend import HFGenerator
 from prover.llm.openai_backend import OpenAIGenerator
 from prover.llm.random_model import build_random_llama
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.records import Problem
 from prover.search.base import Budget
 from prover.search.wholeproof import WholeProofSampling

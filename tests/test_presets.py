@@ -9,7 +9,7 @@ import pytest
 
 from evals.run import run_eval
 from prover.config import compose
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 
 
 @pytest.mark.parametrize("preset,model,samples,source", [

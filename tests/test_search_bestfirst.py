@@ -6,7 +6,7 @@ import pytest
 
 from prover.lean.testing import scripted_verifier
 from prover.llm.base import SamplingParams
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.records import Problem
 from prover.search.base import Budget
 from prover.search.bestfirst import BestFirstSearch, clean_tactic

@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 from agents.loop import MALoT
 from prover.config import config_dir
 from prover.lean.testing import scripted_verifier
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.search.base import Budget
 from prover.search.bestfirst import BestFirstSearch
 from prover.search.factory import ConfigError, budget_from_cfg, build_strategy, check_prover_cfg

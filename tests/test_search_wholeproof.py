@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prover.lean.testing import scripted_verifier
 from prover.llm.base import SamplingParams
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.records import Outcome, Problem
 from prover.search.base import Budget
 from prover.search.extract import NO_PROOF

@@ -19,7 +19,7 @@ import pytest
 from prover.config import compose
 from prover.lean.testing import scripted_verifier
 from prover.llm.random_model import build_random_llama
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.records import RecordError, read_jsonl
 from prover.synthetic import dataset as ds
 from prover.synthetic.finetune import FinetuneSettings, finetune

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from prover.lean.testing import scripted_verifier
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.records import Candidate, Outcome, Problem, Verdict
 from prover.search.base import Budget, Strategy
 from prover.search.wholeproof import WholeProofSampling

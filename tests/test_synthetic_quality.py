@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.synthetic.quality import (
     QualityGrader,
     combine_grades,

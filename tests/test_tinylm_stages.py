@@ -19,7 +19,7 @@ from autoformalize.cli import run_formalize
 from autoformalize.formalizer import FormalizationResult
 from prover.config import compose
 from prover.lean.testing import scripted_verifier
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.records import read_jsonl
 from prover.synthetic.formalize import TINY_INPUT
 from prover.synthetic.pipeline import run_synth

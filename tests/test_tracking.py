@@ -14,7 +14,7 @@ import pytest
 from evals.run import EvalConfigError, run_eval
 from prover.config import compose
 from prover.lean.testing import scripted_verifier
-from prover.llm.testing import ScriptedGenerator
+from prover.llm.scripted import ScriptedGenerator
 from prover.tracking import TrackerError, open_tracker
 
 RULES = [{"match": "omega", "response": {}}]

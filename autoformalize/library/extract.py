@@ -8,6 +8,7 @@ from typing import Any
 from autoformalize.declarations import Declaration
 from autoformalize.library.errors import LibraryError
 from autoformalize.library.scan import _scan, split_library_header
+from prover.records import errors_in
 
 
 async def extract_with_repl(pool: Any, text: str, *, source: str = "", timeout: float | None = None
@@ -27,7 +28,7 @@ async def extract_with_repl(pool: Any, text: str, *, source: str = "", timeout: 
         resp = await session.command(body, **kw)
     if not hasattr(resp, "tactics"):
         raise LibraryError(f"{source or 'library'}: the REPL refused the file: {getattr(resp, 'message', resp)}")
-    errors = [m for m in resp.messages if m.severity == "error"]
+    errors = errors_in(resp.messages)
     if errors:
         raise LibraryError(f"{source or 'library'}: Lean reports errors, first: {errors[0].data[:200]}")
     for tac in resp.tactics:

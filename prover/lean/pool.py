@@ -41,7 +41,7 @@ from prover.lean.repl import (
     ReplTimeout,
     TacticResponse,
 )
-from prover.records import Candidate, Message, Verdict
+from prover.records import Candidate, Message, Verdict, errors_in
 
 #: Text of allocation failures that deserve one retry on a fresh process.
 ALLOCATION_FAILURES = ("failed to create thread", "bad_alloc", "Cannot allocate memory")
@@ -173,7 +173,7 @@ class Worker:
 
     @property
     def header_errors(self) -> list[Message]:
-        return [m for m in self.header_messages if m.severity == "error"]
+        return errors_in(self.header_messages)
 
 
 class HeaderFailed(RuntimeError):

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from prover.records import Message
+from prover.records import Message, errors_in
 
 #: Default cap on the virtual address space of one REPL (Mathlib's mmapped .oleans need ~8+ GB).
 DEFAULT_MEMORY_LIMIT_GB = 12.0
@@ -104,7 +104,7 @@ class CommandResponse:
 
     @property
     def errors(self) -> list[Message]:
-        return [m for m in self.messages if m.severity == "error"]
+        return errors_in(self.messages)
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ class TacticResponse:
 
     @property
     def errors(self) -> list[Message]:
-        return [m for m in self.messages if m.severity == "error"]
+        return errors_in(self.messages)
 
     @property
     def completed(self) -> bool:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from prover.records import STANDARD_AXIOMS, Message
+from prover.records import STANDARD_AXIOMS, Message, errors_in
 
 #: The axioms a proof may use by default: Lean's three standard ones.
 ALLOWED_AXIOMS: frozenset[str] = STANDARD_AXIOMS
@@ -82,7 +82,7 @@ def parse_axioms(messages: Iterable[Message], name: str) -> list[str] | None:
 
 
 def is_sorry_warning(message: Message) -> bool:
-    return message.severity == "warning" and any(w in message.data for w in _SORRY_WARNINGS)
+    return message.is_warning and any(w in message.data for w in _SORRY_WARNINGS)
 
 
 def _where(m: Message) -> str:
@@ -99,7 +99,7 @@ def judge(
 
     ``axioms`` is None when the axioms could not be read: that is never proved.
     """
-    errors = [m for m in messages if m.severity == "error"]
+    errors = errors_in(messages)
     if errors:
         first = errors[0]
         line = first.data.strip().splitlines()[0] if first.data.strip() else "error"

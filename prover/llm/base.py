@@ -19,6 +19,13 @@ from typing import Any, Union
 Prompt = Union[str, list[dict[str, str]]]
 
 
+def prompt_text(prompt: Prompt) -> str:
+    """The text of a prompt: itself, or a chat's messages joined (for records and scripted matching)."""
+    if isinstance(prompt, str):
+        return prompt
+    return "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in prompt)
+
+
 @dataclass
 class SamplingParams:
     """How to sample. ``n`` completions per prompt; ``seed`` makes a backend repeatable."""

@@ -83,7 +83,7 @@ def build_generator(cfg: Any) -> Generator:
     if backend not in BACKENDS:
         raise GeneratorConfigError(f"unknown model.backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     if backend == "scripted":
-        from prover.llm.testing import ScriptedGenerator
+        from prover.llm.scripted import ScriptedGenerator
 
         script = []
         for i, entry in enumerate(m.get("script") or []):

@@ -35,7 +35,7 @@ from prover.lean.header import split_header
 from prover.lean.repl import ReplError, ReplException
 from prover.llm.base import Generator, SamplingParams
 from prover.llm.context import fit_sampling
-from prover.records import Outcome, Problem
+from prover.records import Outcome, Problem, errors_in
 from prover.search.base import Budget, Strategy
 from prover.search.extract import Extraction, fenced_blocks, make_candidate
 from prover.search.judge import VerdictCache
@@ -325,7 +325,7 @@ def _open(status: str | None, goals: list[str]) -> bool:
 def _root_problem(resp: Any) -> str:
     if isinstance(resp, ReplError):
         return resp.message.strip()
-    errors = [m for m in resp.messages if m.severity == "error"]
+    errors = errors_in(resp.messages)
     if errors:
         return errors[0].data.strip().split("\n")[0]
     if not resp.sorries or "proofState" not in resp.sorries[0]:

@@ -11,9 +11,8 @@ import dataclasses
 import time
 
 from prover.lean.base import Verifier
-from prover.llm.base import Generator, SamplingParams
+from prover.llm.base import Generator, SamplingParams, prompt_text
 from prover.llm.context import fit_sampling
-from prover.llm.testing import prompt_text
 from prover.records import Outcome, Problem
 from prover.search.base import Budget, Strategy
 from prover.search.extract import Extraction, extract, make_candidate
