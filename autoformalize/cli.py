@@ -40,6 +40,7 @@ from autoformalize.retrieval import RetrievalError
 from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container, write_run_manifest
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
+from prover.llm.sampling import sampling_from_config
 from prover.records import JsonlWriter, RecordError, json_lines, read_jsonl
 
 RESULTS = "results.jsonl"
@@ -83,12 +84,8 @@ def _check_manifest(run_dir: Path, cfg: DictConfig) -> None:
 
 
 # ---------------------------------------------------------------------------- components
-def _sampling(node: Any, **defaults: Any) -> SamplingParams:
-    vals = {**defaults, **(to_container(node) or {})}
-    try:
-        return SamplingParams(**vals)
-    except (TypeError, ValueError) as e:
-        raise FormalizeConfigError(f"bad sampling settings {vals}: {e}") from None
+def _sampling(node: Any, what: str = "sampling", **defaults: Any) -> SamplingParams:
+    return sampling_from_config(node, what=what, defaults=defaults, error=FormalizeConfigError)
 
 
 def build_retriever(cfg: DictConfig) -> Any:
@@ -124,9 +121,9 @@ def build_formalizer(cfg: DictConfig, generator: Generator, verifier: Verifier,
         n=int(cfg.n), threshold=float(cfg.threshold), header=str(cfg.header),
         retriever=build_retriever(cfg), retrieve_k=int((cfg.get("retrieval") or {}).get("k", 5)),
         exemplars=exemplars,
-        sampling=_sampling(cfg.get("sampling"), temperature=0.99, max_tokens=256),
-        backtranslate_sampling=_sampling(cfg.get("backtranslate"), temperature=0.1, max_tokens=256),
-        judge_sampling=_sampling(cfg.get("judge"), temperature=0.0, max_tokens=128),
+        sampling=_sampling(cfg.get("sampling"), "sampling", temperature=0.99, max_tokens=256),
+        backtranslate_sampling=_sampling(cfg.get("backtranslate"), "backtranslate", temperature=0.1, max_tokens=256),
+        judge_sampling=_sampling(cfg.get("judge"), "judge", temperature=0.0, max_tokens=128),
         templates={**(TINY_TEMPLATES if tiny else {}),
                    **{str(k): str(v) for k, v in (to_container(cfg.get("templates")) or {}).items() if v}},
     )
@@ -314,7 +311,7 @@ async def _run_library(cfg: DictConfig, run_dir: Path, generator: Generator, ver
         decls = [d for d in decls if d.name in keep]
     out = run_dir / "library.jsonl"
     done = await ainformalize_library(decls, generator, out,
-                                      sampling=_sampling(cfg.get("backtranslate"), temperature=0.1,
+                                      sampling=_sampling(cfg.get("backtranslate"), "backtranslate", temperature=0.1,
                                                          max_tokens=256),
                                       progress=bool(cfg.get("progress", True)))
     of = f" (limit={cfg.limit} of {total})" if len(decls) < total else ""

@@ -10,9 +10,10 @@ import pytest
 from prover.config import compose
 from prover.llm.base import SamplingParams
 from prover.llm.errors import BackendUnavailable, GeneratorError
-from prover.llm.factory import build_generator, default_sampling, resolve_model_path
+from prover.llm.factory import build_generator, resolve_model_path
 from prover.llm.openai_backend import OpenAIGenerator
 from prover.llm.random_model import build_random_llama
+from prover.llm.sampling import sampling_from_config
 from prover.llm.scripted import ScriptedGenerator
 from prover.llm.vllm_backend import VLLM_MISSING, completions_from_vllm, vllm_sampling_kwargs
 
@@ -24,7 +25,7 @@ def test_presets_compose_with_the_keys_strategies_read(name):
     m = compose("serve", [f"model={name}"]).model
     assert m.backend in ("hf", "vllm", "openai")
     assert m.prompt_style in ("tiny", "deepseek", "goedel", "kimina")
-    s = default_sampling(m)
+    s = sampling_from_config(m.sampling, what="model.sampling")
     assert 0 < s.top_p <= 1 and s.max_tokens >= 64 and s.temperature > 0
 
 
@@ -39,14 +40,17 @@ def test_real_model_presets_match_their_cards():
     assert compose("serve").model.attn_implementation == "lean_attention"
 
 
-def test_default_sampling_applies_overrides_and_rejects_bad_values():
-    m = {"sampling": {"temperature": 0.6, "top_p": 0.95, "max_tokens": 100, "unknown": 1}}
-    assert default_sampling(m, n=4, seed=None) == SamplingParams(n=4, temperature=0.6, top_p=0.95, max_tokens=100)
-    with pytest.raises(GeneratorError, match="bad model.sampling"):
-        default_sampling({"sampling": {"top_p": 2.0}})
+def test_one_sampling_builder_applies_defaults_and_names_bad_values():
+    node = {"temperature": 0.6, "top_p": 0.95, "max_tokens": 100, "seed": None}
+    assert sampling_from_config(node, defaults={"n": 4}) == SamplingParams(n=4, temperature=0.6, top_p=0.95,
+                                                                            max_tokens=100)
+    with pytest.raises(GeneratorError, match=r"^model.sampling: unknown key\(s\) \['unknown'\]"):
+        sampling_from_config({"unknown": 1}, what="model.sampling", error=GeneratorError)
+    with pytest.raises(ValueError, match="^model.sampling: SamplingParams.top_p"):
+        sampling_from_config({"top_p": 2.0}, what="model.sampling")
     for bad in (-0.1, float("nan"), float("inf")):
-        with pytest.raises(GeneratorError, match="temperature must be a finite number >= 0"):
-            default_sampling({"sampling": {"temperature": bad}})
+        with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
+            sampling_from_config({"temperature": bad})
 
 
 def test_bad_model_values_are_named(tmp_path):

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from prover.config import to_container
-from prover.llm.base import Generator, SamplingParams
+from prover.llm.base import Generator
 from prover.llm.errors import GeneratorConfigError, GeneratorError
 
 BACKENDS = ("hf", "vllm", "openai", "scripted")
@@ -41,17 +41,6 @@ def _num(m: Mapping[str, Any], key: str, default: Any, kind: type, prefix: str =
     except (TypeError, ValueError):
         want = "an integer" if kind is int else "a number"
         raise GeneratorConfigError(f"{prefix}{key} must be {want}, got {value!r}") from None
-
-
-def default_sampling(cfg: Any, **overrides: Any) -> SamplingParams:
-    """The model preset's sampling defaults (``model.sampling``) with ``overrides`` on top."""
-    data = _as_dict(cfg).get("sampling") or {}
-    known = set(SamplingParams.__dataclass_fields__)
-    merged = {k: v for k, v in {**data, **overrides}.items() if k in known and v is not None}
-    try:
-        return SamplingParams(**merged)
-    except (TypeError, ValueError) as e:
-        raise GeneratorConfigError(f"bad model.sampling: {e}") from None
 
 
 def resolve_model_path(m: Mapping[str, Any]) -> str:

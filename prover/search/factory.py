@@ -18,11 +18,11 @@ from typing import Any
 from prover.config import to_container
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
+from prover.llm.sampling import sampling_from_config
 from prover.search.base import Budget, Strategy
 from prover.search.prompts import PROMPT_STYLES
 from prover.search.registry import register_strategy, registered_strategies, strategy_spec
 
-_SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "seed", "stop", "logprobs", "n")
 _BUDGET_KEYS = ("samples", "rounds", "corrections", "expansions")
 
 
@@ -40,18 +40,8 @@ def _plain(cfg: Any) -> dict[str, Any]:
 
 
 def sampling_from_cfg(node: Any, *, n: int = 1, what: str = "prover.sampling", **force: Any) -> SamplingParams:
-    """SamplingParams from a ``sampling`` node; unknown keys are an error naming them."""
-    data = _plain(node)
-    unknown = set(data) - set(_SAMPLING_KEYS)
-    if unknown:
-        raise ConfigError(f"{what}: unknown key(s) {sorted(unknown)}; expected some of {list(_SAMPLING_KEYS)}")
-    data.setdefault("n", n)
-    data["stop"] = list(data.get("stop") or [])
-    data.update(force)
-    try:
-        return SamplingParams(**data)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{what}: {e}") from None
+    """SamplingParams from a ``sampling`` node (:func:`prover.llm.sampling.sampling_from_config`)."""
+    return sampling_from_config(node, what=what, defaults={"n": n}, error=ConfigError, **force)
 
 
 def budget_from_cfg(cfg: Any) -> Budget:

@@ -1,0 +1,45 @@
+"""The one builder of :class:`~prover.llm.base.SamplingParams` from a config node.
+
+Every stage that reads sampling settings from config (``prover.sampling``, the formalizer's
+``translate``/``backtranslate``/``judge`` nodes, ...) builds them here, so an unknown key, a
+wrong type and an out-of-range value get the same one-line error naming the node everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from prover.config import to_container
+from prover.llm.base import SamplingParams
+
+#: the keys a sampling node may set (the fields of SamplingParams)
+SAMPLING_KEYS: tuple[str, ...] = tuple(SamplingParams.__dataclass_fields__)
+
+
+def sampling_from_config(
+    node: Any,
+    *,
+    what: str = "sampling",
+    defaults: Mapping[str, Any] | None = None,
+    error: type[Exception] = ValueError,
+    **force: Any,
+) -> SamplingParams:
+    """SamplingParams from ``defaults``, then the node's keys (null keeps the default), then ``force``.
+
+    ``what`` names the node in errors (``prover.sampling``); ``error`` is the caller's config error type.
+    """
+    data = to_container(node) if node is not None else {}
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise error(f"{what} must be a mapping of sampling settings, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(SAMPLING_KEYS))
+    if unknown:
+        raise error(f"{what}: unknown key(s) {unknown}; expected some of {list(SAMPLING_KEYS)}")
+    values = {**dict(defaults or {}), **{k: v for k, v in data.items() if v is not None}, **force}
+    values["stop"] = list(values.get("stop") or [])
+    try:
+        return SamplingParams(**values)
+    except (TypeError, ValueError) as e:
+        raise error(f"{what}: {e}") from None
