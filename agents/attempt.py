@@ -7,7 +7,6 @@ verdict, plus the attempt it corrected, so correction chains can be followed.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 from prover.llm.base import Completion, Generator, Prompt, SamplingParams, prompt_text
 from prover.llm.context import fit_sampling
+from prover.llm.sampling import with_stops
 from prover.records import Candidate, Problem, Verdict
 from prover.search.extract import Extraction, extract, make_candidate
 from prover.search.prompts import (
@@ -85,11 +85,7 @@ async def sample_attempts(
         return []
     parents = list(parents) if parents is not None else [None] * len(prompts)
     continuation = [ends_inside_code(p) for p in prompts]
-    stops = list(sampling.stop)
-    for s in stop_strings(style, any(continuation)):
-        if s not in stops:
-            stops.append(s)
-    params = dataclasses.replace(sampling, n=n, stop=stops)
+    params = with_stops(sampling, stop_strings(style, any(continuation)), n=n)
     what = "prover.corrector_sampling.max_tokens" if agent == "corrector" else "prover.sampling.max_tokens"
     params = await fit_sampling(generator, list(prompts), params, what=what)
     t0 = time.perf_counter()

@@ -7,7 +7,8 @@ wrong type and an out-of-range value get the same one-line error naming the node
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prover.config import to_container
@@ -43,3 +44,12 @@ def sampling_from_config(
         return SamplingParams(**values)
     except (TypeError, ValueError) as e:
         raise error(f"{what}: {e}") from None
+
+
+def with_stops(sampling: SamplingParams, stops: Sequence[str], **changes: Any) -> SamplingParams:
+    """``sampling`` with ``stops`` appended to its stop strings (each once, order kept) and ``changes``.
+
+    The one way a strategy adds its prompt format's stop strings to the configured ones.
+    """
+    merged = list(dict.fromkeys([*sampling.stop, *stops]))
+    return dataclasses.replace(sampling, stop=merged, **changes)

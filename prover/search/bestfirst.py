@@ -35,6 +35,7 @@ from prover.lean.header import split_header
 from prover.lean.repl import ReplError, ReplException
 from prover.llm.base import Generator, SamplingParams
 from prover.llm.context import fit_sampling
+from prover.llm.sampling import with_stops
 from prover.records import Outcome, Problem, errors_in
 from prover.search.base import Budget, Strategy
 from prover.search.extract import Extraction, fenced_blocks, make_candidate
@@ -178,11 +179,7 @@ class BestFirstSearch(Strategy):
         tactic paths, for re-checking) or the search ends (an empty list)."""
         st.generation += 1
         st.meta["sessions"] += 1
-        params = dataclasses.replace(
-            self.sampling,
-            stop=list(self.sampling.stop)
-            + [x for x in tactic_stop_strings(self.prompt_style) if x not in self.sampling.stop],
-        )
+        params = with_stops(self.sampling, tactic_stop_strings(self.prompt_style))
         stack = contextlib.AsyncExitStack()
         try:
             s = await stack.enter_async_context(self.pool.session(st.split.header))

@@ -7,23 +7,17 @@ one is measured against.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams, prompt_text
 from prover.llm.context import fit_sampling
+from prover.llm.sampling import with_stops
 from prover.records import Outcome, Problem
 from prover.search.base import Budget, Strategy
 from prover.search.extract import Extraction, extract, make_candidate
 from prover.search.judge import VerdictCache
 from prover.search.prompts import check_style, ends_inside_code, prover_prompt, stop_strings
-
-
-def with_stops(sampling: SamplingParams, n: int, stops: list[str]) -> SamplingParams:
-    """``sampling`` with ``n`` samples and the format's stop strings added."""
-    merged = list(sampling.stop) + [s for s in stops if s not in sampling.stop]
-    return dataclasses.replace(sampling, n=n, stop=merged)
 
 
 class WholeProofSampling(Strategy):
@@ -50,7 +44,7 @@ class WholeProofSampling(Strategy):
             raise ValueError(f"{self.name}: budget.samples must be >= 1, got {budget.samples}")
         prompt = prover_prompt(problem, self.prompt_style, self.cot)
         continuation = ends_inside_code(prompt)
-        sampling = with_stops(self.sampling, budget.samples, stop_strings(self.prompt_style, continuation))
+        sampling = with_stops(self.sampling, stop_strings(self.prompt_style, continuation), n=budget.samples)
         sampling = await fit_sampling(self.generator, [prompt], sampling, what="prover.sampling.max_tokens")
         t0 = time.perf_counter()
         [completions] = await self.generator.agenerate([prompt], sampling)
