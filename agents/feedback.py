@@ -13,9 +13,9 @@ whole proofs judged in command mode.
 from __future__ import annotations
 
 from prover.records import Message, Verdict
+from prover.tinylm.formats import first_error_line as first_line_of
 
 MAX_ERRORS = 8
-FIRST_ERROR_CHARS = 200
 
 
 def _where(m: Message) -> str:
@@ -52,11 +52,9 @@ def format_errors(verdict: Verdict, code: str, limit: int = MAX_ERRORS) -> str:
 
 
 def first_error_line(verdict: Verdict) -> str:
-    """First line of the first error message, at most 200 characters (the tiny corrector's input)."""
+    """The first line of the first relevant message (:func:`prover.tinylm.formats.first_error_line`)."""
     msgs = relevant_messages(verdict)
-    text = msgs[0].data if msgs else (verdict.reason or verdict.status)
-    lines = text.strip().split("\n")
-    return (lines[0] if lines else "")[:FIRST_ERROR_CHARS]
+    return first_line_of(msgs[0].data if msgs else (verdict.reason or verdict.status))
 
 
 def failing_goals(verdict: Verdict) -> list[str]:
