@@ -477,27 +477,3 @@ def dataset_from_cfg(cfg: Any) -> Dataset:
         download=bool(get("download", True)),
         informal_from=get("informal_from"),
     )
-
-
-def lean_project_pins(project_dir: Path | None = None) -> dict[str, str]:
-    """The Lean toolchain and Mathlib/REPL revisions of the project the verifier uses (what this run used)."""
-    from prover.config import REPO_ROOT
-
-    project = Path(project_dir) if project_dir else REPO_ROOT / "lean_project"
-    pins: dict[str, str] = {"project": str(project)}
-    toolchain = project / "lean-toolchain"
-    if toolchain.exists():
-        pins["lean"] = toolchain.read_text().strip()
-    manifest = project / "lake-manifest.json"
-    lakefile = project / "lakefile.toml"
-    if manifest.exists():
-        try:
-            for pkg in json.loads(manifest.read_text()).get("packages", []):
-                pins[str(pkg.get("name", "?")).lower()] = str(pkg.get("rev", ""))
-        except (json.JSONDecodeError, AttributeError):
-            pass
-    elif lakefile.exists():
-        for m in re.finditer(r'name\s*=\s*"([^"]+)"\s*\n\s*git\s*=\s*"[^"]*"\s*\n\s*rev\s*=\s*"([^"]+)"',
-                             lakefile.read_text()):
-            pins[m.group(1).lower()] = m.group(2)
-    return pins

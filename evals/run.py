@@ -28,11 +28,12 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 import agents  # noqa: F401  (registers the MA-LoT strategy with prover.search.registry)
-from evals.data import Dataset, DatasetError, dataset_from_cfg, lean_project_pins
+from evals.data import Dataset, DatasetError, dataset_from_cfg
 from evals.passk import SampleCounts, budget_description, counts_from_record
 from evals.summary import OUTCOMES, summary_of_fresh_run, write_summary
 from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container, write_run_manifest
 from prover.lean.base import Verifier
+from prover.lean.project import project_pins
 from prover.llm.base import Generator
 from prover.records import JsonlWriter, Problem, RecordError
 from prover.search.base import Budget, Strategy
@@ -168,7 +169,7 @@ def _lean_meta(lean: dict[str, Any]) -> dict[str, Any]:
         return {"backend": backend, "pins": {"note": f"{backend} REPL double: verdicts are not real Lean"},
                 **_lean_limits(lean)}
     return {"backend": backend, "mathlib": lean.get("mathlib", "auto"),
-            "pins": lean_project_pins(lean.get("project_dir")), **_lean_limits(lean)}
+            "pins": project_pins(lean.get("project_dir")), **_lean_limits(lean)}
 
 
 def _lean_limits(lean: dict[str, Any]) -> dict[str, Any]:

@@ -8,19 +8,20 @@ whether they agree: a REPL built for another Lean gives wrong verdicts (repl #76
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prover.lean import pins
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-from prover.lean.project import LeanMissingError, find_lake, find_lean_project, repl_binary
+from prover.lean.project import (
+    LeanMissingError,
+    find_lake,
+    find_lean_project,
+    lakefile_requires,
+    manifest_packages,
+    repl_binary,
+)
 
 
 @dataclass
@@ -46,8 +47,8 @@ def check_pins(project: Path) -> PinReport:
     if r.toolchain != pins.LEAN_TOOLCHAIN:
         r.problems.append(f"lean-toolchain is {r.toolchain}, pins.py says {pins.LEAN_TOOLCHAIN}")
     lakefile = project / "lakefile.toml"
-    if lakefile.exists():
-        requires = {q["name"]: q.get("rev") for q in tomllib.loads(lakefile.read_text()).get("require", [])}
+    requires = lakefile_requires(project)
+    if requires is not None:
         r.mathlib_rev, r.repl_rev = requires.get("mathlib"), requires.get("REPL")
         if r.mathlib_rev != pins.MATHLIB_REV:
             r.problems.append(f"lakefile.toml requires mathlib {r.mathlib_rev}, pins.py says {pins.MATHLIB_REV}")
@@ -59,10 +60,8 @@ def check_pins(project: Path) -> PinReport:
     for tag, name in ((r.mathlib_rev, "mathlib"), (r.repl_rev, "REPL")):
         if tag and tag.startswith("v") and tag != version:
             r.problems.append(f"{name} tag {tag} does not match the toolchain {version}")
-    manifest = project / "lake-manifest.json"
-    if manifest.exists():
-        for pkg in json.loads(manifest.read_text()).get("packages", []):
-            r.manifest[pkg.get("name", "?")] = pkg.get("inputRev") or pkg.get("rev", "?")
+    for pkg in manifest_packages(project):
+        r.manifest[pkg.get("name", "?")] = pkg.get("inputRev") or pkg.get("rev", "?")
     for pkg in ("mathlib", "REPL"):
         tc = project / ".lake" / "packages" / pkg / "lean-toolchain"
         if tc.exists():

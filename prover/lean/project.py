@@ -8,9 +8,16 @@ says what to install, never a traceback from deep inside a subprocess.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sys
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 from prover.config import REPO_ROOT, cache_dir
 from prover.lean.pins import LEAN_VERSION
@@ -82,3 +89,49 @@ def repl_command(project_dir: Path | None = None, *, mathlib: bool = True) -> tu
             "`proofforge-lean setup --core` to build it."
         )
     return [str(lake), "env", str(binary)], checkout
+
+
+# ---------------------------------------------------------------------------- the Lake project's files
+def lakefile_requires(project: Path) -> dict[str, str | None] | None:
+    """``lakefile.toml``'s ``[[require]]`` entries as name -> rev (None: no lakefile.toml).
+
+    The one reader of the lakefile (the doctor's pin check and the run records use it).
+    """
+    lakefile = Path(project) / "lakefile.toml"
+    if not lakefile.exists():
+        return None
+    return {str(q["name"]): q.get("rev") for q in tomllib.loads(lakefile.read_text()).get("require", [])}
+
+
+def manifest_packages(project: Path) -> list[dict]:
+    """``lake-manifest.json``'s packages ([] without a manifest or with an unreadable one)."""
+    manifest = Path(project) / "lake-manifest.json"
+    if not manifest.exists():
+        return []
+    try:
+        packages = json.loads(manifest.read_text()).get("packages", [])
+    except (json.JSONDecodeError, AttributeError):
+        return []
+    return [p for p in packages if isinstance(p, dict)]
+
+
+def project_pins(project_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """The Lean toolchain and package revisions of the project the verifier uses (what a run records).
+
+    Revisions come from ``lake-manifest.json`` when there is one (what was resolved), else from
+    ``lakefile.toml`` (what is required).
+    """
+    project = Path(project_dir) if project_dir else REPO_ROOT / "lean_project"
+    pins: dict[str, str] = {"project": str(project)}
+    toolchain = project / "lean-toolchain"
+    if toolchain.exists():
+        pins["lean"] = toolchain.read_text().strip()
+    packages = manifest_packages(project)
+    if packages:
+        for pkg in packages:
+            pins[str(pkg.get("name", "?")).lower()] = str(pkg.get("rev", ""))
+    else:
+        for name, rev in (lakefile_requires(project) or {}).items():
+            if rev:
+                pins[name.lower()] = str(rev)
+    return pins
