@@ -185,3 +185,12 @@ def test_host_mask_scan_equals_the_tensor_scan(rows, ranged):
             assert torch.equal(lens, on_tensors[0].to(torch.int32))
             nonempty = lens > 0  # the start of an empty row is not used
             assert torch.equal(start[nonempty], on_tensors[1].to(torch.int32)[nonempty])
+
+
+@pytest.mark.parametrize("g", [1, 2, 5])
+def test_empty_sequences_give_zeros_not_nan(g):
+    q, k, v = random_dense(3, 2, 1, 16, 40)
+    for lens in ([0, 1, 0], [0, 40, 17]):
+        out = lean_attention_decode(q, k, v, lens, backend="vectorized", block_n=16, num_programs=g)
+        assert torch.isfinite(out).all()
+        torch.testing.assert_close(out.double(), sdpa_truth(q, k, v, lens), atol=2e-5, rtol=1e-4)

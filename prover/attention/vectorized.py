@@ -91,6 +91,8 @@ def _build_plan(
     if max_splits == 1:
         split = torch.where(valid, 0, -1)
         bias = torch.zeros(valid.shape, dtype=torch.float32).masked_fill_(~valid, float("-inf"))[:, None]
+        if 0 in splits:  # an empty sequence's heads have no segment at all: finite, weight-0 rows
+            bias.masked_fill_(torch.tensor([n == 0 for n in splits])[:, None, None], _ABSENT)
     else:
         edges = torch.tensor([b + [capacity] * (max_splits - 1 - len(b)) for b in bounds])  # [B*H_kv, S-1]
         split = (pos[None, None, :] >= edges[:, :, None]).sum(1)  # boundaries at or before p = its split
