@@ -8,14 +8,16 @@ from typing import Any
 from autoformalize.declarations import Declaration
 from autoformalize.library.errors import LibraryError
 from autoformalize.library.scan import _scan, split_library_header
+from prover.lean.repl import ReplError
+from prover.lean.session import TacticSessions
 from prover.records import errors_in
 
 
-async def extract_with_repl(pool: Any, text: str, *, source: str = "", timeout: float | None = None
+async def extract_with_repl(pool: TacticSessions, text: str, *, source: str = "", timeout: float | None = None
                             ) -> list[Declaration]:
     """Scan ``text`` and add Lean's ``usedConstants`` (from ``allTactics``) to each declaration's deps.
 
-    ``pool`` is a :class:`~prover.lean.pool.LeanPool` (or anything with the same ``session``). The body
+    ``pool`` lends tactic sessions (:class:`~prover.lean.session.TacticSessions`: the LeanPool). The body
     runs once on the header's environment; each tactic is attributed to the declaration whose lines
     contain it. Term-mode proofs report no tactics, so their dependencies come from the scanner alone.
     """
@@ -26,16 +28,16 @@ async def extract_with_repl(pool: Any, text: str, *, source: str = "", timeout: 
         if timeout is not None:
             kw["timeout"] = timeout
         resp = await session.command(body, **kw)
-    if not hasattr(resp, "tactics"):
-        raise LibraryError(f"{source or 'library'}: the REPL refused the file: {getattr(resp, 'message', resp)}")
+    if isinstance(resp, ReplError):
+        raise LibraryError(f"{source or 'library'}: the REPL refused the file: {resp.message}")
     errors = errors_in(resp.messages)
     if errors:
         raise LibraryError(f"{source or 'library'}: Lean reports errors, first: {errors[0].data[:200]}")
-    for tac in resp.tactics:
-        line = int((tac.get("pos") or {}).get("line", 0))
+    for tac in resp.tactic_infos:
+        line = tac.pos.line if tac.pos else 0
         for decl, start, stop in scanned:
             if start <= line < stop:
-                for c in tac.get("usedConstants") or []:
+                for c in tac.used_constants:
                     if c != decl.name and c not in decl.deps:
                         decl.deps.append(c)
                 break

@@ -39,8 +39,8 @@ from prover.lean.repl import (
     ReplCrashed,
     ReplError,
     ReplTimeout,
-    TacticResponse,
 )
+from prover.lean.session import PoolSession
 from prover.records import Candidate, Message, Verdict, errors_in
 
 #: Text of allocation failures that deserve one retry on a fresh process.
@@ -518,7 +518,7 @@ class LeanPool(Verifier):
     # ------------------------------------------------------------------ tactic mode
 
     @contextlib.asynccontextmanager
-    async def session(self, header: str = "") -> AsyncIterator[Session]:
+    async def session(self, header: str = "") -> AsyncIterator[PoolSession]:
         """Borrow a worker for tactic-mode search on ``header`` (normalised like candidates').
 
         The session holds the worker exclusively until the block ends; a timeout or crash
@@ -531,7 +531,7 @@ class LeanPool(Verifier):
             w = await self._call(self._acquire(split.header))
         except HeaderFailed as e:
             raise RuntimeError(e.reason) from None
-        s = Session(self, w)
+        s = PoolSession(self._call, w.repl, w.env, self.timeout)
         try:
             if split.body.strip():  # e.g. `open Real`: run it once, on top of the header env, for this session
                 resp = await s.command(split.body)
@@ -585,46 +585,3 @@ class LeanPool(Verifier):
             asyncio.run_coroutine_threadsafe(self._close_workers(), loop).result(timeout=60)
         finally:
             self._stop_thread()
-
-
-class Session:
-    """A borrowed worker for tactic mode: commands on the header env, tactics on proof states.
-
-    Every call runs on the pool's loop thread. Positions in ``command`` replies are relative
-    to the text sent (no header shift: callers send bodies, not full candidates).
-    """
-
-    def __init__(self, pool: LeanPool, worker: Worker) -> None:
-        self._pool = pool
-        self._w = worker
-        self._env = worker.env
-        self.timeout = pool.timeout
-        self.broken = False
-
-    @property
-    def env(self) -> int:
-        """The session's base environment: the header's (plus any non-import preamble lines)."""
-        return self._env
-
-    async def command(self, cmd: str, env: int | None = None, **kw: Any) -> CommandResponse | ReplError:
-        """Run ``cmd`` on ``env`` (default: the header environment)."""
-        kw.setdefault("timeout", self.timeout)
-        return await self._guard(self._w.repl.command(cmd, self.env if env is None else env, **kw))
-
-    async def tactic(
-        self, tactic: str, proof_state: int, *, timeout: float | None = None
-    ) -> TacticResponse | ReplError:
-        return await self._guard(self._w.repl.tactic(tactic, proof_state, timeout=timeout or self.timeout))
-
-    async def pickle_proof_state(self, path: str, proof_state: int) -> Any:
-        return await self._guard(self._w.repl.pickle_proof_state(path, proof_state))
-
-    async def unpickle_proof_state(self, path: str, env: int | None = None) -> Any:
-        return await self._guard(self._w.repl.unpickle_proof_state(path, env))
-
-    async def _guard(self, coro: Any) -> Any:
-        try:
-            return await self._pool._call(coro)
-        except (ReplTimeout, ReplCrashed):
-            self.broken = True
-            raise

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from prover.records import Message, errors_in
+from prover.records import Message, Pos, errors_in
 
 #: Default cap on the virtual address space of one REPL (Mathlib's mmapped .oleans need ~8+ GB).
 DEFAULT_MEMORY_LIMIT_GB = 12.0
@@ -83,6 +83,51 @@ def _messages(raw: Any) -> list[Message]:
 
 
 @dataclass(frozen=True)
+class ProofGoal:
+    """A ``sorry`` the REPL reports with its goal: ``{"proofState", "goal", "pos", "endPos"}``.
+
+    ``proof_state`` is the id tactic mode continues from (None when the REPL gave none, e.g. a
+    ``sorry`` in a position it cannot resume). Mirrors leanprover-community/repl (tag v4.24.0)
+    ``REPL/JSON.lean``'s ``Sorry`` structure.
+    """
+
+    goal: str
+    proof_state: int | None = None
+    pos: Pos | None = None
+    end_pos: Pos | None = None
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> ProofGoal:
+        ps = obj.get("proofState")
+        return cls(goal=str(obj.get("goal", "")), proof_state=None if ps is None else int(ps),
+                   pos=Pos.from_dict(obj.get("pos")), end_pos=Pos.from_dict(obj.get("endPos")))
+
+
+@dataclass(frozen=True)
+class TacticInfo:
+    """One entry of ``allTactics``: a tactic as written, its goals before, its used constants.
+
+    Mirrors repl (tag v4.24.0) ``REPL/JSON.lean``'s ``Tactic`` structure
+    (``tactic``, ``goals``, ``proofState``, ``pos``, ``endPos``, ``usedConstants``).
+    """
+
+    tactic: str
+    goals: str = ""
+    proof_state: int | None = None
+    pos: Pos | None = None
+    end_pos: Pos | None = None
+    used_constants: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> TacticInfo:
+        ps = obj.get("proofState")
+        return cls(tactic=str(obj.get("tactic", "")), goals=str(obj.get("goals", "")),
+                   proof_state=None if ps is None else int(ps), pos=Pos.from_dict(obj.get("pos")),
+                   end_pos=Pos.from_dict(obj.get("endPos")),
+                   used_constants=tuple(str(c) for c in obj.get("usedConstants") or []))
+
+
+@dataclass(frozen=True)
 class CommandResponse:
     """Reply to a ``cmd`` or ``path`` request. Missing lists mean empty (the REPL omits them)."""
 
@@ -105,6 +150,16 @@ class CommandResponse:
     @property
     def errors(self) -> list[Message]:
         return errors_in(self.messages)
+
+    @property
+    def proof_goals(self) -> list[ProofGoal]:
+        """The ``sorries`` as typed records (tactic mode starts from their proof states)."""
+        return [ProofGoal.from_json(x) for x in self.sorries]
+
+    @property
+    def tactic_infos(self) -> list[TacticInfo]:
+        """``allTactics``' entries as typed records (empty unless the request asked for them)."""
+        return [TacticInfo.from_json(x) for x in self.tactics]
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ from typing import Any
 
 from prover.lean.base import Verifier
 from prover.lean.header import split_header
-from prover.lean.repl import ReplError, ReplException
+from prover.lean.repl import CommandResponse, ReplError, ReplException
+from prover.lean.session import TacticSession, TacticSessions
 from prover.llm.base import Generator, SamplingParams
 from prover.llm.context import fit_sampling
 from prover.llm.sampling import with_stops
@@ -114,17 +115,18 @@ class BestFirstSearch(Strategy):
         verifier: Verifier,
         sampling: SamplingParams | None = None,
         prompt_style: str = "tiny",
-        pool: Any = None,
+        pool: TacticSessions | None = None,
         max_depth: int = 50,
     ) -> None:
         self.generator = generator
         self.verifier = verifier
-        self.pool = pool if pool is not None else verifier
-        if not hasattr(self.pool, "session"):
+        sessions = pool if pool is not None else verifier
+        if not isinstance(sessions, TacticSessions):
             raise TypeError(
                 f"best-first search needs a verifier with tactic-mode sessions (a LeanPool); "
-                f"got {type(self.pool).__name__}"
+                f"got {type(sessions).__name__}"
             )
+        self.pool: TacticSessions = sessions
         # the priority is the cumulative log-probability, so always ask the backend for it
         self.sampling = dataclasses.replace(sampling or SamplingParams(n=4, max_tokens=64), logprobs=True)
         self.prompt_style = check_style(prompt_style)
@@ -194,8 +196,8 @@ class BestFirstSearch(Strategy):
                     if err:
                         st.meta["stopped"] = f"statement does not elaborate: {err}"
                         return []
-                    sorry = resp.sorries[0]
-                    root = Node(0, None, None, int(sorry["proofState"]), [str(sorry.get("goal", ""))], 0.0, 0)
+                    goal = resp.proof_goals[0]
+                    root = Node(0, None, None, int(goal.proof_state), [goal.goal], 0.0, 0)
                     root.generation = st.generation
                     st.nodes.append(root)
                     st.push(root)
@@ -232,7 +234,7 @@ class BestFirstSearch(Strategy):
             st.meta["stopped"] = f"REPL failed during search: {type(e).__name__}: {str(e)[:200]}"
             return []
 
-    async def _apply(self, s: Any, st: _Search, node: Node, child: Node) -> bool:
+    async def _apply(self, s: TacticSession, st: _Search, node: Node, child: Node) -> bool:
         """Run ``child.tactic`` on ``node``'s state and classify the child; True when it is Completed."""
         st.meta["tactic_calls"] += 1
         try:
@@ -262,7 +264,7 @@ class BestFirstSearch(Strategy):
             child.status, child.message = "dead", r.proof_status or "no goals but not completed"
         return False
 
-    async def _ensure_state(self, s: Any, st: _Search, node: Node) -> bool:
+    async def _ensure_state(self, s: TacticSession, st: _Search, node: Node) -> bool:
         """Make ``node.proof_state`` valid in this session, replaying its path from the root if needed."""
         if node.generation == st.generation:
             return True
@@ -270,7 +272,7 @@ class BestFirstSearch(Strategy):
             resp = await s.command(st.split.body)
             if _root_problem(resp):
                 return False
-            node.proof_state = int(resp.sorries[0]["proofState"])
+            node.proof_state = int(resp.proof_goals[0].proof_state)
         else:
             parent = st.nodes[node.parent]
             if not await self._ensure_state(s, st, parent):
@@ -319,13 +321,13 @@ def _open(status: str | None, goals: list[str]) -> bool:
     return status.startswith("Incomplete: open goals") and bool(goals)
 
 
-def _root_problem(resp: Any) -> str:
+def _root_problem(resp: CommandResponse | ReplError) -> str:
     if isinstance(resp, ReplError):
         return resp.message.strip()
     errors = errors_in(resp.messages)
     if errors:
         return errors[0].data.strip().split("\n")[0]
-    if not resp.sorries or "proofState" not in resp.sorries[0]:
+    if not resp.proof_goals or resp.proof_goals[0].proof_state is None:
         return "the REPL returned no proof state for the statement's sorry"
     return ""
 
