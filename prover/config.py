@@ -320,7 +320,8 @@ class SweepStatusCallback(_HydraCallback):  # type: ignore[misc,valid-type]
 
 
 #: Libraries whose INFO lines (httpx logs one per HTTP request) drown a run's console and log.
-QUIET_LOGGERS = ("httpx", "httpcore", "openai", "urllib3", "filelock", "huggingface_hub", "datasets", "matplotlib")
+QUIET_LOGGERS = ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "urllib3", "filelock", "huggingface_hub",
+                 "datasets", "matplotlib")  # httpx2/httpcore2: the HTTP stack recent openai clients log through
 
 
 def quiet_library_loggers(names: Sequence[str] = QUIET_LOGGERS) -> None:

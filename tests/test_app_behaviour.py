@@ -17,22 +17,23 @@ def _run_app(monkeypatch, task, *args: str, errors=None):
 
 def test_library_loggers_stay_at_warning_unless_asked(monkeypatch, tmp_path):
     seen: list[int] = []
-    for name in ("httpx", "httpcore"):
+    for name in ("httpx", "httpcore", "httpx2"):
         monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
 
     def task(cfg):
         seen.append(logging.getLogger("httpx").getEffectiveLevel())
+        seen.append(logging.getLogger("httpx2").getEffectiveLevel())  # what openai's client logs through
 
     _run_app(monkeypatch, task, f"hydra.run.dir={tmp_path / 'a'}")
-    assert seen == [logging.WARNING]
+    assert seen == [logging.WARNING, logging.WARNING]
     logging.getLogger("httpx").setLevel(logging.NOTSET)
     _run_app(monkeypatch, task, f"hydra.run.dir={tmp_path / 'b'}", "hydra.verbose=httpx")
-    assert seen[-1] == logging.DEBUG  # asked for: left alone
+    assert seen[-2] == logging.DEBUG  # asked for: left alone
 
 
 @pytest.fixture(autouse=True)
 def _restore_logging():
-    levels = {n: logging.getLogger(n).level for n in ("httpx", "httpcore")}
+    levels = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "httpx2")}
     yield
     for n, lv in levels.items():
         logging.getLogger(n).setLevel(lv)
