@@ -43,21 +43,26 @@ _ABSENT = -1e30  # bias of a split a head does not have: exp(-1e30 - anything fi
 class SplitPlan:
     """The schedule as tensors for one (lengths, padding, heads, capacity, block, programs) combination.
 
-    ``split_of_pos[hid, p]`` is the split index (0..S-1) of the segment holding cache position p of head
-    ``hid = b * H_kv + h``, or -1 where p holds no valid key; ``bias`` is its additive form
-    ``[B*H_kv, S, 1, L]``; ``splits[hid]`` counts the head's segments (0 for an empty sequence). A split index a
-    head does not have gets a finite bias (-1e30) on every position, so its softmax stays finite and its merge
-    weight is exactly 0.
+    ``bias`` is ``[B*H_kv, S, 1, L]``: 0 where cache position p belongs to split s of head ``hid = b * H_kv + h``,
+    -inf elsewhere; ``splits[hid]`` counts the head's segments (0 for an empty sequence). A split index a head
+    does not have gets a finite bias (-1e30) on every position, so its softmax stays finite and its merge weight
+    is exactly 0. :attr:`split_of_pos` is the same information as split indices (for tests and inspection).
     """
 
-    split_of_pos: torch.Tensor
     bias: torch.Tensor
-    splits: torch.Tensor
+    splits: tuple[int, ...]
     empty: torch.Tensor | None  # [B*H_kv, 1, 1]: 0 for the heads of empty sequences, 1 elsewhere; None if none
 
     @property
     def max_splits(self) -> int:
         return self.bias.shape[1]
+
+    @property
+    def split_of_pos(self) -> torch.Tensor:
+        """[B*H_kv, L]: the split index of the segment holding each position, -1 where no valid key is."""
+        hit = self.bias[:, :, 0, :] == 0  # [B*H_kv, S, L]
+        index = torch.arange(self.max_splits, device=hit.device)[None, :, None].expand_as(hit)
+        return torch.where(hit.any(1), (index * hit).sum(1), -1)
 
 
 def _build_plan(
@@ -85,12 +90,11 @@ def _build_plan(
         bounds.append([pad + (starts[p] - off) * block_n for p in range(first + 1, last + 1)])
     max_splits = max(max(splits, default=1), 1)
     pos = torch.arange(capacity)
-    lo = torch.tensor([p for p in pads for _ in range(num_kv_heads)])
-    hi = lo + torch.tensor([n for n in lens for _ in range(num_kv_heads)])
-    valid = (pos >= lo[:, None]) & (pos < hi[:, None])  # [B*H_kv, L]
+    ranges = torch.tensor([[p for p in pads for _ in range(num_kv_heads)], [n for n in lens for _ in range(num_kv_heads)]])
+    lo = ranges[0][:, None]
+    valid = (pos >= lo) & (pos < lo + ranges[1][:, None])  # [B*H_kv, L]
     if max_splits == 1:
-        split = torch.where(valid, 0, -1)
-        bias = torch.zeros(valid.shape, dtype=torch.float32).masked_fill_(~valid, float("-inf"))[:, None]
+        bias = torch.where(valid, 0.0, float("-inf"))[:, None]  # [B*H_kv, 1, L]
         if 0 in splits:  # an empty sequence's heads have no segment at all: finite, weight-0 rows
             bias.masked_fill_(torch.tensor([n == 0 for n in splits])[:, None, None], _ABSENT)
     else:
@@ -99,13 +103,12 @@ def _build_plan(
         split = torch.where(valid, split, -1)
         hit = split[:, None, :] == torch.arange(max_splits)[None, :, None]  # [B*H_kv, S, L]
         absent = torch.arange(max_splits)[None, :] >= torch.tensor(splits)[:, None]  # [B*H_kv, S]
-        bias = torch.zeros(hit.shape, dtype=torch.float32).masked_fill_(~hit, float("-inf"))
-        bias.masked_fill_(absent[:, :, None], _ABSENT)
-    empty = None
-    if 0 in splits:
-        empty = torch.tensor([float(n > 0) for n in splits])[:, None, None].to(device)
-    return SplitPlan(split_of_pos=split.to(device), bias=bias[:, :, None, :].to(device),
-                     splits=torch.tensor(splits).to(device), empty=empty)  # fmt: skip
+        bias = torch.where(hit, 0.0, float("-inf")).masked_fill_(absent[:, :, None], _ABSENT)
+    empty = torch.tensor([float(n > 0) for n in splits])[:, None, None] if 0 in splits else None
+    bias = bias[:, :, None, :]
+    if device.type != "cpu":
+        bias, empty = bias.to(device), (empty.to(device) if empty is not None else None)
+    return SplitPlan(bias=bias, splits=tuple(splits), empty=empty)
 
 
 def split_plan(
