@@ -29,10 +29,22 @@ def _summary_facets(summary: dict[str, Any]) -> dict[str, str]:
 
 def run_names(overrides: Sequence[Sequence[str]], summaries: Sequence[dict[str, Any]],
               folders: Sequence[str]) -> list[str]:
-    """One name per run: its differing overrides in full, else its differing summary facets, else its folder."""
-    sets = [[o for o in ov if not o.startswith(_PLACE_KEYS)] for ov in overrides]
-    shared = set.intersection(*(set(s) for s in sets)) if sets else set()
-    names = [" ".join(o for o in s if o not in shared) for s in sets]
+    """One name per run: its differing overrides in full, else its differing summary facets, else its folder.
+
+    An override key one run sets and another does not shows as ``key=(default)`` on the other.
+    """
+    parsed: list[dict[str, str]] = []
+    for ov in overrides:
+        kv: dict[str, str] = {}
+        for o in ov:
+            if o.startswith(_PLACE_KEYS):
+                continue
+            key, _, value = o.partition("=")
+            kv[key.lstrip("+~")] = value
+        parsed.append(kv)
+    keys = list(dict.fromkeys(k for kv in parsed for k in kv))
+    differing = [k for k in keys if len({kv.get(k) for kv in parsed}) > 1]
+    names = [" ".join(f"{k}={kv[k]}" if k in kv else f"{k}=(default)" for k in differing) for kv in parsed]
     if len(set(names)) == len(names) and all(names):
         return names
     facets = [_summary_facets(s) for s in summaries]

@@ -151,3 +151,13 @@ def test_comparison_names_runs_by_differing_overrides_with_split_and_category_ta
     assert "| logic | prover.sampling.temperature=1.0 | 2 | 1 (50.0%) |" in cats
     assert f"wrote {out / 'report.md'}" in capsys.readouterr().out
     assert (out / "pass_at_k.png").exists() and not (tmp_path / "report-compare").exists()
+
+
+def test_run_names_show_a_default_where_another_run_overrides():
+    from evals.compare import run_names
+
+    names = run_names([["prover=wholeproof", "hydra.run.dir=a"], ["prover=wholeproof", "prover.budget.samples=4"]],
+                      [{}, {}], ["A", "B"])
+    assert names == ["prover.budget.samples=(default)", "prover.budget.samples=4"]
+    same = run_names([["x=1"], ["x=1"]], [{"model": "m1"}, {"model": "m2"}], ["A", "B"])
+    assert same == ["model=m1", "model=m2"]
