@@ -31,7 +31,14 @@ import agents  # noqa: F401  (registers the MA-LoT strategy with prover.search.r
 from evals.data import Dataset, DatasetError, dataset_from_cfg
 from evals.passk import SampleCounts, budget_description, counts_from_record
 from evals.summary import OUTCOMES, summary_of_fresh_run, write_summary
-from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container, write_run_manifest
+from prover.config import (
+    add_to_manifest,
+    check_run_manifest,
+    hydra_app,
+    run_dir_for,
+    to_container,
+    write_run_manifest,
+)
 from prover.lean.base import Verifier
 from prover.lean.project import project_pins
 from prover.llm.base import Generator
@@ -370,6 +377,7 @@ async def arun_eval(
             await verifier.aclose()
         if owns_generator:
             generator.close()
+    _record_attention(run_dir, generator)
     if fresh and counts:
         summary = summary_of_fresh_run(run_dir, dataset.problems, counts, meta)
     else:  # resumed: earlier runs' records are only in the file
@@ -382,6 +390,16 @@ async def arun_eval(
         write_report(run_dir)
     _print_summary(summary, run_dir, written, errors)
     return run_dir
+
+
+def _record_attention(run_dir: Path, generator: Generator) -> None:
+    """Which decode attention ran (LeanAttention, or SDPA after a failed kernel self-check) -> manifest.json."""
+    implementation = getattr(generator, "attn_implementation", None)
+    if implementation is None:
+        return
+    from prover.attention import attention_report
+
+    add_to_manifest(run_dir, attention={"implementation": implementation, "checks": attention_report()})
 
 
 def run_eval(

@@ -104,6 +104,23 @@ def check_run_manifest(
     return None
 
 
+def add_to_manifest(run_dir: Path, **records: Any) -> None:
+    """Set ``records`` (outside the fingerprint: what ran, not what was asked) in the run's manifest.
+
+    For facts known only once a run is going, such as which decode attention actually ran; they are
+    never compared on resume. An unreadable manifest is left for :func:`check_run_manifest` to report.
+    """
+    path = Path(run_dir) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except json.JSONDecodeError:
+        return
+    if not isinstance(data, dict):
+        return
+    data.update(json.loads(json.dumps(records, default=str)))
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def write_run_manifest(run_dir: Path, fingerprint: dict[str, Any]) -> None:
     """Record ``fingerprint`` in ``run_dir``'s manifest once the run has really started.
 

@@ -338,3 +338,20 @@ async def test_serialized_generator_one_call_at_a_time():
     out = await asyncio.gather(*(gen.agenerate([f"p{i}"], SamplingParams()) for i in range(4)))
     assert state["max"] == 1 and [o[0][0].text for o in out] == ["x"] * 4
     assert gen.name == "scripted" and gen.calls  # attributes pass through to the wrapped backend
+
+
+def test_the_manifest_records_which_decode_attention_ran(tmp_path):
+    """A generator with a decode attention (the HF backend) gets it and the kernel self-checks recorded."""
+
+    class AttnScripted(ScriptedGenerator):
+        attn_implementation = "lean_attention"
+
+    out = tmp_path / "run"
+    run_eval(_cfg(out, "dataset.limit=2", "report=false"), generator=AttnScripted(script),
+             verifier=scripted_verifier(RULES), progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["attention"] == {"implementation": "lean_attention", "checks": []}  # no CUDA: nothing compiled
+    plain = tmp_path / "plain"
+    run_eval(_cfg(plain, "dataset.limit=1", "report=false"), generator=ScriptedGenerator(script),
+             verifier=scripted_verifier(RULES), progress=False)
+    assert "attention" not in json.loads((plain / "manifest.json").read_text())
