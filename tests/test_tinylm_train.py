@@ -177,3 +177,38 @@ def test_evaluate_checkpoint_rescores_a_saved_model(trained, tmp_path):
     assert results["heldout"]["n"] == 12 and results["corrector_heldout"]["n"] == 4
     with pytest.raises(FileNotFoundError, match="not a tinylm checkpoint"):
         evaluate_checkpoint(tmp_path)
+
+
+CURRICULUM = ["train.curriculum.enabled=true", "train.curriculum.every=2", "train.curriculum.advance_loss=100",
+              "train.target_loss=100"]
+
+
+def test_curriculum_advances_by_held_out_loss_and_resumes_exactly(tmp_path):
+    """Stages advance when the probed loss of the roles trained so far is low enough (here: always), the
+    stage is checkpointed, and a run stopped mid-stage ends with the weights of an uninterrupted one."""
+    whole = train_tiny(_cfg(tmp_path / "a", *CURRICULUM))
+    report = json.loads((whole / "metrics.json").read_text())["curriculum"]
+    assert report["enabled"] and [h["stage"] for h in report["history"]] == [0, 1]
+    assert [h["until_step"] for h in report["history"]] == [2, 4]
+    assert report["steps_to_target"] == 3  # the first probe (probe_every=3) is under the target
+    part = tmp_path / "b"
+    train_tiny(_cfg(part, *CURRICULUM, "train.stop_after=3"))
+    train_tiny(_cfg(part, *CURRICULUM))
+    a, b = _weights(whole), _weights(part)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(TrainConfigError, match="unknown role"):
+        train_tiny(_cfg(tmp_path / "c", *CURRICULUM, "train.curriculum.stages=[[prove],[no_such_role]]"))
+
+
+def test_every_role_is_scored_after_training(trained):
+    roles = json.loads((trained / "metrics.json").read_text())["eval"]["roles"]
+    assert {"translate", "backtranslate", "judge", "quality", "abstention"} <= set(roles)
+    cells = roles["abstention"]["matrix"]
+    assert sum(cells["formalizable"].values()) + sum(cells["not_formalizable"].values()) == roles["translate"]["n"] + \
+        roles["translate"]["n_ill_posed"]
+
+
+def test_a_model_over_twenty_million_parameters_is_refused(tmp_path):
+    with pytest.raises(TrainConfigError, match="under 20M"):
+        train_tiny(_cfg(tmp_path / "big", "arch.hidden_size=2048", "arch.intermediate_size=4096",
+                        "arch.num_hidden_layers=2"))
