@@ -19,7 +19,6 @@ A sweep (multirun) folder -> one table over its jobs and pass@k against the swep
 from __future__ import annotations
 
 import argparse
-import base64
 import html
 import json
 import re
@@ -31,6 +30,7 @@ from typing import Any
 from evals import failures
 from evals.compare import group_names, group_rows, run_names
 from evals.passk import GroupStats
+from evals.render import ReportError, html_table, img, legend_outside, md_table, page, pyplot, wrap
 from evals.summary import OUTCOMES, SUMMARY, load_outcomes, write_summary
 from prover.records import Outcome, RecordError
 
@@ -38,10 +38,6 @@ REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 CURVE_PNG = "pass_at_k.png"
 CATEGORIES_PNG = "categories.png"
-
-
-class ReportError(ValueError):
-    """A run folder cannot be reported on; the message names it."""
 
 
 @dataclass
@@ -93,35 +89,9 @@ def load_run(run_dir: str | Path) -> RunData:
 # ----------------------------------------------------------------------- plots
 
 
-def _plt():
-    import warnings
-
-    import matplotlib
-
-    warnings.filterwarnings("ignore", message="Tight layout not applied")
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _wrap(text: str, width: int) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.fill(part, width) for part in text.split("\n"))
-
-
-def _legend_outside(ax: Any) -> None:
-    """The legend right of the axes (never over the data); long labels wrap rather than shrink."""
-    handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles, [_wrap(lb, 48) for lb in labels], fontsize=7, loc="upper left",
-              bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
-
-
 def plot_curves(runs: list[RunData], path: Path, group: str = "all") -> Path:
     """pass@k against k (log2 x-axis), one line per run, with solved-within-budget as a marker."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
     for run in runs:
         g = run.group(group)
@@ -142,10 +112,10 @@ def plot_curves(runs: list[RunData], path: Path, group: str = "all") -> Path:
     ax.set_ylabel("problems proved (%)")
     ax.set_ylim(0, 100)
     budgets = sorted({r.summary.get("budget_text", "") for r in runs})
-    ax.set_title(_wrap("pass@k  —  " + "; ".join(b for b in budgets if b), 80), fontsize=8, loc="left")
+    ax.set_title(wrap("pass@k  —  " + "; ".join(b for b in budgets if b), 80), fontsize=8, loc="left")
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        _legend_outside(ax)
+        legend_outside(ax)
     else:
         ax.text(0.5, 0.5, "no outcomes yet", ha="center", va="center", transform=ax.transAxes)
     fig.savefig(path, bbox_inches="tight")
@@ -155,7 +125,7 @@ def plot_curves(runs: list[RunData], path: Path, group: str = "all") -> Path:
 
 def plot_categories(runs: list[RunData], path: Path) -> Path:
     """Solved rate per source category, grouped bars per run."""
-    plt = _plt()
+    plt = pyplot()
     cats = sorted({k.split("=", 1)[1] for r in runs for k in r.summary.get("groups", {}) if k.startswith("source=")})
     fig, ax = plt.subplots(figsize=(max(6.4, 0.9 * len(cats) + 2), 4.0), dpi=110)
     width = 0.8 / max(1, len(runs))
@@ -176,7 +146,7 @@ def plot_categories(runs: list[RunData], path: Path) -> Path:
     ax.set_ylim(0, 105)
     ax.set_title("solved within budget, per category (solved/problems on each bar)", fontsize=8, loc="left")
     if cats and len(runs) > 1:  # one run: the page's title names it
-        _legend_outside(ax)
+        legend_outside(ax)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -282,11 +252,11 @@ def _failure_markdown(run: RunData) -> list[str]:
     items = failures.unproved(run.outcomes)
     parts = [f"## What did not work ({len(items)} unproved)", "", _FAILURE_NOTE, ""]
     if "errors" in tables:
-        parts += ["### Lean errors by kind", "", _md_table(*tables["errors"]), ""]
+        parts += ["### Lean errors by kind", "", md_table(*tables["errors"]), ""]
     if "rounds" in tables:
-        parts += ["### Problems each round added", "", _md_table(*tables["rounds"]), ""]
+        parts += ["### Problems each round added", "", md_table(*tables["rounds"]), ""]
     if items:
-        parts += ["### Unproved problems", "", _md_table(*tables["unproved"]), ""]
+        parts += ["### Unproved problems", "", md_table(*tables["unproved"]), ""]
         for u in items[:SHOWN_ATTEMPTS]:
             if u.code:
                 parts += [f"#### {u.name}: best attempt ({u.kind})", "", "```lean4", u.code.rstrip(), "```", ""]
@@ -300,11 +270,11 @@ def _failure_html(run: RunData) -> list[str]:
     items = failures.unproved(run.outcomes)
     body = [f"<h2>What did not work ({len(items)} unproved)</h2>", f'<p class="note">{html.escape(_FAILURE_NOTE)}</p>']
     if "errors" in tables:
-        body += ["<h3>Lean errors by kind</h3>", _html_table(*tables["errors"])]
+        body += ["<h3>Lean errors by kind</h3>", html_table(*tables["errors"])]
     if "rounds" in tables:
-        body += ["<h3>Problems each round added</h3>", _html_table(*tables["rounds"])]
+        body += ["<h3>Problems each round added</h3>", html_table(*tables["rounds"])]
     if items:
-        body += ["<h3>Unproved problems</h3>", _html_table(*tables["unproved"])]
+        body += ["<h3>Unproved problems</h3>", html_table(*tables["unproved"])]
         for u in items[:SHOWN_ATTEMPTS]:
             if u.code:
                 body.append(f"<details><summary>{html.escape(u.name)}: best attempt ({html.escape(u.kind)})"
@@ -329,21 +299,12 @@ def _banner_html(summaries: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _md_table(head: list[str], rows: list[list[str]]) -> str:
-    def esc(x: str) -> str:
-        return str(x).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(map(esc, head)) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def render_markdown(run: RunData, curve: str, categories: str) -> str:
     parts = [f"# Eval report: {run.label}", "", *_banner_markdown([run.summary])]
-    parts.append(_md_table(["", ""], [list(x) for x in _provenance(run)]))
+    parts.append(md_table(["", ""], [list(x) for x in _provenance(run)]))
     if incomplete_note(run.summary):
         parts += ["", f"**{incomplete_note(run.summary)}**"]
-    parts += ["", "## pass@k", "", f"![pass@k]({curve})", "", _md_table(*_passk_rows(run)), ""]
+    parts += ["", "## pass@k", "", f"![pass@k]({curve})", "", md_table(*_passk_rows(run)), ""]
     parts += ["pass@k uses the unbiased estimator over each problem's i.i.d. first-round samples; "
               "'solved' counts any attempt within the whole budget (corrections, search).", ""]
     parts += ["## Per category", "", f"![categories]({categories})", ""]
@@ -353,7 +314,7 @@ def render_markdown(run: RunData, curve: str, categories: str) -> str:
     if proved:
         rows = [[f"[{o.problem.name}](#{_anchor(o.problem.name)})", o.problem.split, o.problem.source,
                  str(len(o.candidates)), str(c.origin.get("round", 0))] for o, c in proved]
-        parts.append(_md_table(["problem", "split", "category", "attempts", "round of first proof"], rows))
+        parts.append(md_table(["problem", "split", "category", "attempts", "round of first proof"], rows))
         parts += ["", "## Proofs", ""]
         for o, c in proved:
             parts += [f'<a id="{_anchor(o.problem.name)}"></a>', "", f"### {o.problem.name}", "",
@@ -363,50 +324,21 @@ def render_markdown(run: RunData, curve: str, categories: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
-th{background:#f3f3f3}pre{background:#f7f7f7;border:1px solid #ddd;padding:8px;overflow-x:auto;font-size:13px}
-img{max-width:100%}h1{font-size:1.5em}.note{color:#555;font-size:13px}
-.banner{border:1px solid #9bc;background:#eef6fb;padding:8px 12px}.banner.warn{border-color:#d33;background:#fdecea}
-details{margin:.3em 0}summary{cursor:pointer}
-"""
-
-
-def _html_table(head: list[str], rows: list[list[str]], raw_first: bool = False) -> str:
-    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
-    for r in rows:
-        cells = [c if (raw_first and i == 0) else html.escape(str(c)) for i, c in enumerate(r)]
-        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
-
-
-def _img(path: Path, alt: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
-
-def _page(title: str, body: list[str]) -> str:
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
-
-
 def render_html(run: RunData, curve: Path, categories: Path) -> str:
     body = [f"<h1>Eval report: {html.escape(run.label)}</h1>", *_banner_html([run.summary]),
-            _html_table(["", ""], [list(x) for x in _provenance(run)]),
+            html_table(["", ""], [list(x) for x in _provenance(run)]),
             *([f"<p><strong>{html.escape(incomplete_note(run.summary))}</strong></p>"]
               if incomplete_note(run.summary) else []),
-            "<h2>pass@k</h2>", _img(curve, "pass@k curve"), _html_table(*_passk_rows(run)),
+            "<h2>pass@k</h2>", img(curve, "pass@k curve"), html_table(*_passk_rows(run)),
             '<p class="note">pass@k uses the unbiased estimator over each problem\'s i.i.d. first-round samples; '
             "'solved' counts any attempt within the whole budget (corrections, search).</p>",
-            "<h2>Per category</h2>", _img(categories, "per-category bars"), *_failure_html(run)]
+            "<h2>Per category</h2>", img(categories, "per-category bars"), *_failure_html(run)]
     proved = _proved(run)
     body.append(f"<h2>Proved problems ({len(proved)})</h2>")
     if proved:
         rows = [[f'<a href="#{_anchor(o.problem.name)}">{html.escape(o.problem.name)}</a>', o.problem.split,
                  o.problem.source, str(len(o.candidates)), str(c.origin.get("round", 0))] for o, c in proved]
-        body.append(_html_table(["problem", "split", "category", "attempts", "round of first proof"], rows,
+        body.append(html_table(["problem", "split", "category", "attempts", "round of first proof"], rows,
                                 raw_first=True))
         body.append("<h2>Proofs</h2>")
         for o, c in proved:
@@ -414,7 +346,7 @@ def render_html(run: RunData, curve: Path, categories: Path) -> str:
                         f"{html.escape(c.code.rstrip())}</pre>")
     else:
         body.append("<p>No problem was proved.</p>")
-    return _page(f"ProofForge eval: {run.label}", body)
+    return page(f"ProofForge eval: {run.label}", body)
 
 
 # ---------------------------------------------------------------------- writers
@@ -427,9 +359,9 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
     cats = plot_categories([run], run.path / CATEGORIES_PNG)
     md = run.path / REPORT_MD
     md.write_text(render_markdown(run, CURVE_PNG, CATEGORIES_PNG), encoding="utf-8")
-    page = run.path / REPORT_HTML
-    page.write_text(render_html(run, curve, cats), encoding="utf-8")
-    return {"markdown": md, "html": page, "curve": curve, "categories": cats}
+    html_path = run.path / REPORT_HTML
+    html_path.write_text(render_html(run, curve, cats), encoding="utf-8")
+    return {"markdown": md, "html": html_path, "curve": curve, "categories": cats}
 
 
 def default_comparison_dir(run_dirs: list[str | Path]) -> Path:
@@ -476,24 +408,24 @@ def write_comparison(run_dirs: list[str | Path], out_dir: str | Path | None = No
            for title, prefix in (("Per split", "split"), ("Per category", "source"))}
     md = out / REPORT_MD
     lines = ["# Eval comparison", "", *_banner_markdown(summaries), f"![pass@k]({CURVE_PNG})", "",
-             "## Overall", "", _md_table(head, rows), ""]
+             "## Overall", "", md_table(head, rows), ""]
     for title, (h, r) in per.items():
         if r:
-            lines += [f"## {title}", "", _md_table(h, r), ""]
+            lines += [f"## {title}", "", md_table(h, r), ""]
     lines += [f"![categories]({CATEGORIES_PNG})", "", "## Runs", ""]
     lines += [f"- {r.label}: `{r.path}`" for r in runs] + [""]
     md.write_text("\n".join(lines), encoding="utf-8")
-    page = out / REPORT_HTML
-    body = ["<h1>Eval comparison</h1>", *_banner_html(summaries), _img(curve, "pass@k curves"),
-            "<h2>Overall</h2>", _html_table(head, rows)]
+    html_path = out / REPORT_HTML
+    body = ["<h1>Eval comparison</h1>", *_banner_html(summaries), img(curve, "pass@k curves"),
+            "<h2>Overall</h2>", html_table(head, rows)]
     for title, (h, r) in per.items():
         if r:
-            body += [f"<h2>{title}</h2>", _html_table(h, r)]
-    body += [_img(cats, "per-category bars"), "<h2>Runs</h2>",
+            body += [f"<h2>{title}</h2>", html_table(h, r)]
+    body += [img(cats, "per-category bars"), "<h2>Runs</h2>",
              "<ul>" + "".join(f"<li>{html.escape(r.label)}: <code>{html.escape(str(r.path))}</code></li>"
                               for r in runs) + "</ul>"]
-    page.write_text(_page("ProofForge eval comparison", body), encoding="utf-8")
-    return {"markdown": md, "html": page, "curve": curve, "categories": cats}
+    html_path.write_text(page("ProofForge eval comparison", body), encoding="utf-8")
+    return {"markdown": md, "html": html_path, "curve": curve, "categories": cats}
 
 
 def main(argv: list[str] | None = None) -> int:

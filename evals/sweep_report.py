@@ -133,9 +133,9 @@ def _number(text: str) -> float | None:
 
 def plot_sweep(jobs: list[SweepJob], keys: list[str], path: Path) -> Path:
     """pass@1 and pass@n against the first swept key; one line per combination of the other keys."""
-    from evals.report import _plt
+    from evals.render import pyplot
 
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.0), dpi=110, sharey=True)
     x_key = keys[0] if keys else None
     measured = [j for j in jobs if j.pass_at(1) is not None]
@@ -174,7 +174,7 @@ def plot_sweep(jobs: list[SweepJob], keys: list[str], path: Path) -> Path:
 
 def write_sweep_report(sweep_dir: str | Path) -> dict[str, Path]:
     """``sweep_report.md``, ``sweep_report.html`` and ``sweep_pass_at_k.png`` in the sweep folder."""
-    from evals.report import ReportError, _html_table, _img, _md_table, _page
+    from evals.render import ReportError, html_table, img, md_table, page
 
     sweep = Path(sweep_dir).expanduser().resolve()
     jobs = load_sweep(sweep)
@@ -193,15 +193,15 @@ def write_sweep_report(sweep_dir: str | Path) -> dict[str, Path]:
         f"# Sweep report: {sweep.name}", "",
         f"Swept: {', '.join(f'`{k}`' for k in keys) or '(nothing differs between jobs)'}; "
         f"fixed overrides: {', '.join(f'`{o}`' for o in fixed) or 'none'}.", "",
-        note, "", f"![pass@k against the swept values]({SWEEP_PNG})", "", _md_table(head, rows), "",
+        note, "", f"![pass@k against the swept values]({SWEEP_PNG})", "", md_table(head, rows), "",
         "pass@1 and pass@n use the unbiased estimator over each job's i.i.d. first-round samples "
         "(n = that job's budget); 'solved' counts any attempt within the whole budget. "
         f"Each job's own report is in its folder; a failed job's error and traceback are in its {JOB_STATUS}.", "",
     ]), encoding="utf-8")
-    page = sweep / SWEEP_HTML
-    page.write_text(_page(f"ProofForge sweep: {sweep.name}", [
+    html_path = sweep / SWEEP_HTML
+    html_path.write_text(page(f"ProofForge sweep: {sweep.name}", [
         f"<h1>Sweep report: {html.escape(sweep.name)}</h1>",
         f"<p>Swept: {html.escape(', '.join(keys) or '(nothing differs between jobs)')}; fixed overrides: "
         f"{html.escape(', '.join(fixed) or 'none')}.</p>", f"<p>{html.escape(note)}</p>",
-        _img(png, "pass@k against the swept values"), _html_table(head, rows)]), encoding="utf-8")
-    return {"markdown": md, "html": page, "curve": png}
+        img(png, "pass@k against the swept values"), html_table(head, rows)]), encoding="utf-8")
+    return {"markdown": md, "html": html_path, "curve": png}
