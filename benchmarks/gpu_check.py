@@ -45,8 +45,8 @@ sys.path.insert(0, str(REPO))
 
 from prover.attention import attention_report, default_num_programs, lean_attention_decode  # noqa: E402
 from prover.attention.baselines import sdpa_reference  # noqa: E402
+from prover.attention.cases import to_paged  # noqa: E402
 from prover.attention.selfcheck import TOLERANCE  # noqa: E402
-from prover.attention.testing import to_paged  # noqa: E402
 
 DTYPES = (torch.bfloat16, torch.float16)  # bf16 first: the path the interpreter could not check
 DEV = torch.device("cuda")  # --smoke on a CPU: torch.device("cpu")

@@ -32,9 +32,9 @@ from pathlib import Path
 import torch
 
 from prover.llm.hf_backend import HFGenerator
-from prover.llm.random_model import build_random_llama
 from prover.serving.app import create_app
 from prover.serving.runner import BackgroundServer
+from prover.testing.random_model import build_random_llama
 
 LINES = [
     "theorem add_comm (a b : Nat) : a + b = b + a := by",

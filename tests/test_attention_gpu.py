@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from prover.attention import lean_attention_decode
-from prover.attention.testing import random_dense, sdpa_truth, to_paged
+from prover.attention.cases import random_dense, sdpa_truth, to_paged
 
 pytestmark = [
     pytest.mark.gpu,

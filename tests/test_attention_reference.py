@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from prover.attention import lean_attention_decode
 from prover.attention.baselines import fa2_decode_torch, sdpa_decode, split_k_decode_torch
+from prover.attention.cases import random_dense, sdpa_truth, to_paged
 from prover.attention.reference import Partial, merge_partials
-from prover.attention.testing import random_dense, sdpa_truth, to_paged
 
 
 @settings(max_examples=25, deadline=None)

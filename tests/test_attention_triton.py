@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prover.attention import lean_attention_decode
-from prover.attention.testing import random_dense, sdpa_truth, to_paged
+from prover.attention.cases import random_dense, sdpa_truth, to_paged
 
 CHILD = os.environ.get("PROOFFORGE_TRITON_CHILD") == "1"
 REPO = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import prover.attention as attention
 from prover.attention import attention_report, lean_attention_decode, selfcheck
+from prover.attention.cases import random_dense, sdpa_truth, to_paged
 from prover.attention.schedule import build_schedule
-from prover.attention.testing import random_dense, sdpa_truth, to_paged
 from prover.attention.vectorized import split_plan
 
 

@@ -328,7 +328,7 @@ def test_offline_defaults_from_config_with_a_transformers_model(tmp_path) -> Non
     """No injected parts: model=tiny's transformers backend (a random-init model at model.path stands in for
     the trained tiny model, which CI does not train) and lean=scripted build from the config. A random model
     writes no statement, so the item is abstained on, with the reason and the samples recorded."""
-    from prover.llm.random_model import build_random_llama
+    from prover.testing.random_model import build_random_llama
 
     model = build_random_llama(tmp_path / "m", hidden_size=32, num_layers=1, max_positions=1024)
     run = run_formalize(_cfg(tmp_path, f"model.path={model}", "model.attn_implementation=sdpa", "limit=1",

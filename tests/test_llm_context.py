@@ -12,13 +12,13 @@ from prover.llm.base import SamplingParams
 from prover.llm.context import estimate_tokens, fit_sampling
 from prover.llm.hf_backend import HFGenerator
 from prover.llm.openai_backend import OpenAIGenerator
-from prover.llm.random_model import build_random_llama
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import Problem
 from prover.search.base import Budget
 from prover.search.wholeproof import WholeProofSampling
 from prover.serving.app import create_app
 from prover.serving.runner import BackgroundServer
+from prover.testing.random_model import build_random_llama
 
 P = Problem(name="t1", formal_statement="theorem t1 : 1 = 1 := by")
 CTX = 96

@@ -12,10 +12,10 @@ from prover.llm.base import SamplingParams
 from prover.llm.errors import BackendUnavailable, GeneratorError
 from prover.llm.factory import build_generator, resolve_model_path
 from prover.llm.openai_backend import OpenAIGenerator
-from prover.llm.random_model import build_random_llama
 from prover.llm.sampling import sampling_from_config
 from prover.llm.scripted import ScriptedGenerator
 from prover.llm.vllm_backend import VLLM_MISSING, completions_from_vllm, vllm_sampling_kwargs
+from prover.testing.random_model import build_random_llama
 
 PRESETS = ["tiny", "deepseek_prover_v15_rl", "goedel_prover_v2_8b", "kimina_prover_distill", "openai"]
 

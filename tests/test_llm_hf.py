@@ -8,7 +8,7 @@ import torch
 from prover.llm.base import SamplingParams
 from prover.llm.hf_backend import HFGenerator, render_chat
 from prover.llm.hf_engine import find_stop, row_generator, stop_holdback
-from prover.llm.random_model import build_random_llama, build_tokenizer
+from prover.testing.random_model import build_random_llama, build_tokenizer
 
 PROMPTS = ["theorem foo : 1 = 1 := by", "x", "lemma bar (n : Nat) : n ≤ n + 1 := by simp; exact le_refl"]
 

@@ -26,7 +26,7 @@ P = Problem(
 @pytest.fixture(scope="module")
 def hf(tmp_path_factory):
     from prover.llm.hf_backend import HFGenerator
-    from prover.llm.random_model import build_random_llama
+    from prover.testing.random_model import build_random_llama
 
     path = build_random_llama(tmp_path_factory.mktemp("rand") / "m", max_positions=1024)
     return HFGenerator(path, attn_implementation=None, device="cpu", threads=1)

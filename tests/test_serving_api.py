@@ -12,10 +12,10 @@ import torch
 
 from prover.llm.base import SamplingParams
 from prover.llm.hf_backend import HFGenerator
-from prover.llm.random_model import build_random_llama
 from prover.records import read_jsonl
 from prover.serving.app import create_app
 from prover.serving.runner import BackgroundServer
+from prover.testing.random_model import build_random_llama
 
 MODEL = "tiny-random"
 

@@ -10,8 +10,8 @@ import torch
 from prover.llm.base import SamplingParams
 from prover.llm.hf_backend import HFGenerator
 from prover.llm.hf_engine import RowSpec
-from prover.llm.random_model import build_random_llama
 from prover.serving.scheduler import BatchScheduler, Job
+from prover.testing.random_model import build_random_llama
 
 
 @pytest.fixture(scope="module")

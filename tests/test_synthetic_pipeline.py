@@ -18,13 +18,13 @@ import pytest
 
 from prover.config import compose
 from prover.lean.testing import scripted_verifier
-from prover.llm.random_model import build_random_llama
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import RecordError, read_jsonl
 from prover.synthetic import dataset as ds
 from prover.synthetic.finetune import FinetuneSettings, finetune
 from prover.synthetic.formalize import load_informal
 from prover.synthetic.pipeline import run_synth
+from prover.testing.random_model import build_random_llama
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -123,7 +123,7 @@ def test_formalize_defaults_translate_the_packaged_set_and_abstain_on_the_ill_po
 
 
 def test_synth_defaults_run_every_stage_and_export_sft_records(tmp_path):
-    from prover.llm.random_model import build_random_llama
+    from prover.testing.random_model import build_random_llama
 
     items = _rows(TINY_INPUT)
     expect = {r["id"]: r["expect"] for r in items}

@@ -1,5 +1,6 @@
-"""Test doubles for attention code: random dense caches, the same data scattered into vLLM's paged layout, and the
-float64 SDPA ground truth. Used by the tests and the benchmark; cheap, CPU-only, no randomness outside a seed."""
+"""Attention cases: random dense caches, the same data scattered into vLLM's paged layout, and the float64
+SDPA ground truth. The CUDA self-check (:mod:`.selfcheck`) runs its first-use case from here; the tests and
+benchmarks build theirs the same way. Cheap, no randomness outside a seed."""
 
 from __future__ import annotations
 

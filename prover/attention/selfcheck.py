@@ -69,7 +69,7 @@ def run_check(
     """Run ``kernel`` (``lean_attention_decode``'s signature, minus ``backend``) once on a small random case and
     compare with SDPA. Never raises for a kernel failure: that is an outcome."""
     from .baselines import sdpa_reference
-    from .testing import random_dense, to_paged
+    from .cases import random_dense, to_paged
 
     tol = TOLERANCE[dtype]
     h_kv, lens = 2, [300, 37]  # ragged; with 3 programs the long sequence's heads are split (merge exercised)
