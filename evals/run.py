@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from prover.config import (
 from prover.lean.base import Verifier
 from prover.lean.project import project_pins
 from prover.llm.base import Generator
+from prover.llm.wrappers import SerializedGenerator
 from prover.records import JsonlWriter, Problem, RecordError
 from prover.search.base import Budget, Strategy
 from prover.tracking import Tracker, TrackerError, open_tracker
@@ -106,39 +106,6 @@ def save_config(cfg: DictConfig, run_dir: Path) -> Path:
 
 
 # ------------------------------------------------------------------ components
-
-
-class SerializedGenerator(Generator):
-    """One generate call at a time over a wrapped in-process backend.
-
-    Why: with ``concurrency > 1`` several problems are in flight, so their strategies would
-    call an in-process model (vLLM's ``LLM``, transformers) from several threads at once,
-    which those engines do not support. Verification of the other problems still overlaps.
-    """
-
-    def __init__(self, inner: Generator) -> None:
-        self.inner = inner
-        self.name = getattr(inner, "name", "generator")
-        self._thread_lock = threading.Lock()
-        self._lock: asyncio.Lock | None = None
-
-    def generate(self, prompts, sampling):  # type: ignore[no-untyped-def]
-        with self._thread_lock:
-            return self.inner.generate(prompts, sampling)
-
-    async def agenerate(self, prompts, sampling):  # type: ignore[no-untyped-def]
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            return await self.inner.agenerate(prompts, sampling)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def __getattr__(self, item: str) -> Any:
-        if item == "inner":
-            raise AttributeError(item)
-        return getattr(self.inner, item)
 
 
 IN_PROCESS_BACKENDS = ("hf", "vllm")

@@ -21,6 +21,7 @@ from evals.summary import load_outcomes, write_summary
 from prover.config import REPO_ROOT, compose
 from prover.lean.testing import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
+from prover.llm.wrappers import SerializedGenerator
 
 RULES = [{"match": "omega", "response": {}}]  # an `omega` proof passes; anything else: "unsolved goals"
 
@@ -334,7 +335,7 @@ async def test_serialized_generator_one_call_at_a_time():
             state["now"] -= 1
             return super().generate(prompts, sampling)
 
-    gen = eval_run.SerializedGenerator(Slow(lambda t, s, c: "x"))
+    gen = SerializedGenerator(Slow(lambda t, s, c: "x"))
     out = await asyncio.gather(*(gen.agenerate([f"p{i}"], SamplingParams()) for i in range(4)))
     assert state["max"] == 1 and [o[0][0].text for o in out] == ["x"] * 4
     assert gen.name == "scripted" and gen.calls  # attributes pass through to the wrapped backend

@@ -29,7 +29,6 @@ from omegaconf import DictConfig
 
 from prover.config import to_container
 from prover.lean.base import Verifier
-from prover.llm.base import Completion, Generator, Prompt, SamplingParams
 from prover.search.base import Budget, Strategy
 from prover.synthetic import dataset as ds
 from prover.synthetic.explain import why_round_is_empty
@@ -41,33 +40,6 @@ from prover.synthetic.report import round_stats, write_round_report, write_summa
 from prover.synthetic.runner import run_stage
 
 log = logging.getLogger(__name__)
-
-
-class LazyGenerator(Generator):
-    """Builds the real generator on first use, so a resumed round whose stages are all done
-    never loads a model."""
-
-    def __init__(self, build: Callable[[], Generator], name: str = "lazy") -> None:
-        self._build = build
-        self._gen: Generator | None = None
-        self.name = name
-
-    def get(self) -> Generator:
-        if self._gen is None:
-            self._gen = self._build()
-            self.name = getattr(self._gen, "name", self.name)
-        return self._gen
-
-    def generate(self, prompts: list[Prompt], sampling: SamplingParams) -> list[list[Completion]]:
-        return self.get().generate(prompts, sampling)
-
-    async def agenerate(self, prompts: list[Prompt], sampling: SamplingParams) -> list[list[Completion]]:
-        return await self.get().agenerate(prompts, sampling)
-
-    def close(self) -> None:
-        if self._gen is not None:
-            self._gen.close()
-            self._gen = None
 
 
 @dataclass

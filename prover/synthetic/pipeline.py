@@ -22,10 +22,11 @@ from omegaconf import DictConfig, OmegaConf
 from prover.config import check_run_manifest, hydra_app, to_container, write_run_manifest
 from prover.lean.base import Verifier
 from prover.llm.base import Generator, SamplingParams
+from prover.llm.wrappers import LazyGenerator
 from prover.records import RecordError
 from prover.search.base import Budget, Strategy
 from prover.synthetic.formalize import FormalizerLike, default_input, load_informal
-from prover.synthetic.iterate import LazyGenerator, RoundServices, arun_rounds, close_quietly
+from prover.synthetic.iterate import RoundServices, arun_rounds, close_quietly
 from prover.synthetic.quality import TINY_PROMPT, QualityGrader
 
 log = logging.getLogger(__name__)
