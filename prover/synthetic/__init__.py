@@ -6,3 +6,5 @@ SFT export), ``finetune`` and ``iterate`` (rounds), ``pipeline`` (``proofforge-s
 :func:`~prover.synthetic.pipeline.run_synth`). ``statements`` splits theorem headers for the
 derived statements. Imports are left to the submodules so importing the package stays cheap.
 """
+
+__all__ = ["dataset", "finetune", "formalize", "iterate", "pipeline", "prove", "quality", "statements"]

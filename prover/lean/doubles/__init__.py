@@ -4,3 +4,5 @@
 faults; ``python -m prover.lean.doubles.replay --transcripts DIR`` answers from the
 REPL's own recorded test transcripts. Used by tests only: no verdict they give is real.
 """
+
+__all__ = ["replay", "scripted"]
