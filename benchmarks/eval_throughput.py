@@ -11,7 +11,7 @@ closes it after the clock stops; rounds alternate the two sides so machine noise
 both alike. Wall and CPU time of this process are reported per round, with medians and
 bests. Target: the loop's overhead <= 5% of the verifier-only time. The double answers in
 well under a millisecond, so the ratio is a worst case; the last line puts the loop's
-overhead against a real-Lean proof time from /work/shared/reference/lean-repl.md §7.
+overhead against a real-Lean proof time from the kimina-lean-server technical report (arXiv 2504.21230), Table 2.
 
     python benchmarks/eval_throughput.py [--problems 200] [--samples 4] [--workers 2] [--repeats 5]
 """
@@ -42,7 +42,7 @@ from prover.records import Candidate, Outcome, Problem, write_jsonl  # noqa: E40
 RULES = [{"match": "omega", "response": {}}]  # "omega" proofs pass; everything else: unsolved goals
 #: A typical real-Lean check of one proof, for scale: the only seconds-per-proof figure in the REPL reference.
 LEAN_SECONDS_PER_PROOF = 3.65
-LEAN_SOURCE = ("lean-repl.md §7: kimina-lean-server Technical Report Table 2, 3.65 s/proof with the header "
+LEAN_SOURCE = ("kimina-lean-server technical report (arXiv 2504.21230) Table 2, 3.65 s/proof with the header "
                "cache, 100 samples on a 10-CPU M2")
 
 

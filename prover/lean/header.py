@@ -1,7 +1,7 @@
 """Split a candidate into its header and its body as Lean's header grammar does; map positions back.
 
 Why: importing Mathlib takes seconds to minutes, so each worker builds one environment
-from a header and runs every body on it (kimina-lean-server's scheme, lean-repl.md §7).
+from a header and runs every body on it (project-numina/kimina-lean-server's scheme).
 That is only sound if the header is the one Lean would read. At v4.24.0 (leanprover/lean4,
 ``src/Lean/Parser/Module.lean``)::
 

@@ -1,6 +1,6 @@
 """LeanPool: the local verifier — warm REPL workers keyed by header, run concurrently.
 
-Why this shape (kimina-lean-server's manager, lean-repl.md §7/§9): importing Mathlib
+Why this shape (project-numina/kimina-lean-server's ``server/manager.py``): importing Mathlib
 is the dominant cost, so each worker is one REPL holding one header environment,
 built once under its own (longer) deadline, and every candidate body runs on that
 environment. Idle workers form an LRU keyed by the exact normalised header; a

@@ -2,7 +2,8 @@
 
 Why this module exists: the REPL has no timeout, no memory limit and reports crashes
 only on stderr, so a client that is not careful hangs, fills a pipe or leaks
-processes. The rules followed here (see /work/shared/reference/lean-repl.md §1-§5):
+processes. The rules followed here (read in leanprover-community/repl at tag v4.24.0,
+``REPL/Main.lean`` and ``README.md``):
 
 * the process runs in its own process group (``lake env`` spawns a child), so a
   timeout kills the whole group with SIGKILL;
