@@ -184,3 +184,9 @@ def test_ray_actor_options_come_from_the_config() -> None:
         build_verifier({"backend": "ray", "actor_cpus": "many"})
     with pytest.raises(ValueError, match="lean.actor_backend"):
         build_verifier({"backend": "ray", "actor_backend": "ray"})
+
+
+def test_replay_without_transcripts_names_the_option(tmp_path):
+    """An installed wheel has no shared transcripts beside it: lean=replay says which option to set."""
+    with pytest.raises(ValueError, match=r"^lean.transcripts: no REPL transcripts \(\*.in\) in .*empty"):
+        build_verifier({"backend": "replay", "transcripts": str(tmp_path / "empty")})

@@ -91,10 +91,10 @@ def build_verifier(cfg: Any) -> Verifier:
         rules = scripted_rules() + list(rules)
         return scripted_verifier(rules, core_only=bool(node.get("core_only", False)), **kwargs)
     if backend == "replay":
-        from prover.lean.testing import TRANSCRIPTS_DIR, replay_verifier
+        from prover.lean.testing import replay_verifier, transcripts_folder
 
         kwargs.setdefault("workers", 1)
-        return replay_verifier(node.get("transcripts") or TRANSCRIPTS_DIR, node.get("transcript"), **kwargs)
+        return replay_verifier(transcripts_folder(node.get("transcripts")), node.get("transcript"), **kwargs)
     if backend == "ray":
         from prover.lean.ray_pool import RayPool
 

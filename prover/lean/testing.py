@@ -29,8 +29,20 @@ from typing import Any
 from prover.config import REPO_ROOT
 from prover.lean.pool import LeanPool
 
-#: Where the REPL's own recorded test transcripts live in the shared data.
+#: Where the REPL's own recorded test transcripts live in a source checkout (the project's shared data
+#: beside it); an installed wheel has none there and must be given ``lean.transcripts``.
 TRANSCRIPTS_DIR = REPO_ROOT.parent / "shared" / "data" / "repl-transcripts"
+
+
+def transcripts_folder(path: str | os.PathLike[str] | None = None) -> Path:
+    """``path`` (or the checkout's default) if it holds REPL transcripts, else a ValueError naming the option."""
+    folder = Path(path).expanduser() if path else TRANSCRIPTS_DIR
+    if not folder.is_dir() or not any(folder.glob("*.in")):
+        raise ValueError(
+            f"lean.transcripts: no REPL transcripts (*.in) in {folder}; set lean.transcripts to a folder holding "
+            "leanprover-community/repl's test/*.in and *.expected.out (tag v4.24.0)"
+        )
+    return folder
 
 
 def double_env() -> dict[str, str]:
@@ -113,6 +125,7 @@ def replay_verifier(
     **pool_kwargs: Any,
 ) -> LeanPool:
     """A :class:`LeanPool` over the replay double (answers only requests found in the transcripts)."""
+    transcripts = transcripts_folder(transcripts)
     pool_kwargs.setdefault("header_timeout", timeout)
     return LeanPool(
         replay_argv(transcripts, name),
