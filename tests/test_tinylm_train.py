@@ -212,3 +212,14 @@ def test_a_model_over_twenty_million_parameters_is_refused(tmp_path):
     with pytest.raises(TrainConfigError, match="under 20M"):
         train_tiny(_cfg(tmp_path / "big", "arch.hidden_size=2048", "arch.intermediate_size=4096",
                         "arch.num_hidden_layers=2"))
+
+
+def test_summary_and_table_read_role_results_of_both_held_out_kinds():
+    from prover.tinylm.evaluate import role_table, summary_line
+
+    role = {"translate": {"metric": "equal up to renaming", "value": 0.5, "n": 2},
+            "abstention": {"matrix": {"formalizable": {}, "not_formalizable": {}}, "rates": {"accuracy": None}}}
+    results = {"heldout": {"exact_match": 1.0, "parse_rate": 1.0, "n": 3}, "roles": role, "roles_heldout_templates": role}
+    assert "translate: equal up to renaming 50.0% (n=2)" in summary_line(results)
+    table = role_table(results)
+    assert "| statements | translate |" in table and "| templates | translate |" in table and "accuracy n/a" in table

@@ -125,7 +125,7 @@ def evaluate_model(model: Any, tokenizer: Any, sets: dict[str, Sequence[Scored]]
 
 def summary_line(results: dict[str, Any]) -> str:
     parts = [f"{name}: exact-match {r['exact_match']:.1%}, parse {r['parse_rate']:.1%} (n={r['n']})"
-             for name, r in results.items() if name != "roles"]
+             for name, r in results.items() if not name.startswith("roles")]
     roles = results.get("roles") or {}
     parts += [f"{role}: {r['metric']} {r['value']:.1%} (n={r['n']})" for role, r in roles.items()
               if isinstance(r, dict) and "metric" in r]
