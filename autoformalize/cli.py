@@ -326,7 +326,7 @@ def _check_values_and_paths(cfg: DictConfig) -> None:
                        nullable=True), Bound("retrieval.k", 1, integer=True), *LEAN_BOUNDS), FormalizeConfigError)
     r = cfg.get("retrieval") or {}
     if r.get("enabled") and r.get("declarations") and not Path(str(r["declarations"])).expanduser().is_file():
-        raise FormalizeConfigError(f"retrieval.declarations {r['declarations']}: no such file")
+        raise FormalizeConfigError(f"retrieval.declarations {r['declarations']} does not exist")
     judge = to_container(cfg.get("judge_model")) or {}
     if judge.get("backend") == "openai":
         from prover.llm.reach import check_server

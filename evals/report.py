@@ -65,8 +65,13 @@ class RunData:
         return GroupStats.from_dict(g) if g else None
 
 
-def load_run(run_dir: str | Path) -> RunData:
-    """Read a run folder's summary (recomputed from ``outcomes.jsonl`` when missing) and outcomes."""
+def load_run(run_dir: str | Path, *, need_results: bool = False) -> RunData:
+    """Read a run folder's summary (recomputed from ``outcomes.jsonl`` when missing) and outcomes.
+
+    ``need_results``: a folder whose ``outcomes.jsonl`` holds nothing is a ReportError saying so
+    (``proofforge-report`` on it), instead of a page of "?" (the eval's own end-of-run report of a
+    run in which every problem raised still renders, with its incomplete-run note).
+    """
     path = Path(run_dir).expanduser().resolve()
     if not (path / OUTCOMES).exists():
         raise ReportError(f"{path}: not an eval run folder (no {OUTCOMES})")
@@ -76,7 +81,7 @@ def load_run(run_dir: str | Path) -> RunData:
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else write_summary(path)
     except (RecordError, json.JSONDecodeError) as e:
         raise ReportError(f"{path}: {e}") from None
-    if not outcomes:
+    if need_results and not outcomes:
         raise ReportError(f"{path}: no results yet ({OUTCOMES} holds no outcome); run or resume the eval "
                           f"into this folder first (hydra.run.dir={path})")
     overrides: list[str] = []
@@ -352,9 +357,9 @@ def render_html(run: RunData, curve: Path, categories: Path) -> str:
 # ---------------------------------------------------------------------- writers
 
 
-def write_report(run_dir: str | Path) -> dict[str, Path]:
+def write_report(run_dir: str | Path, *, need_results: bool = False) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and the PNGs into the run folder."""
-    run = load_run(run_dir)
+    run = load_run(run_dir, need_results=need_results)
     curve = plot_curves([run], run.path / CURVE_PNG)
     cats = plot_categories([run], run.path / CATEGORIES_PNG)
     md = run.path / REPORT_MD
@@ -381,7 +386,7 @@ def write_comparison(run_dirs: list[str | Path], out_dir: str | Path | None = No
     Each run is named by the overrides it does not share with the others (evals/compare.py).
     ``out_dir`` None: :func:`default_comparison_dir` (inside the first run folder).
     """
-    runs = [load_run(r) for r in run_dirs]
+    runs = [load_run(r, need_results=True) for r in run_dirs]
     for run, name in zip(runs, run_names([r.overrides for r in runs], [r.summary for r in runs],
                                          [r.path.name for r in runs]), strict=True):
         run.name = name
@@ -444,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(args.runs) == 1 and args.out is None and is_sweep_dir(Path(args.runs[0])):
             paths = write_sweep_report(args.runs[0])  # a multirun folder: one table over its jobs
         elif len(args.runs) == 1 and args.out is None:
-            paths = write_report(args.runs[0])
+            paths = write_report(args.runs[0], need_results=True)
         else:
             paths = write_comparison(args.runs, args.out)
     except ReportError as e:

@@ -240,7 +240,7 @@ def test_formalize_checks_retrieval_files_and_the_judge_server_before_any_model(
     from prover.serving.runner import free_port
 
     base = [f"out_dir={tmp_path / 'f'}", "lean=scripted", "model.path=/no/such/ckpt"]
-    with pytest.raises(FormalizeConfigError, match=r"^retrieval.declarations .*nope.jsonl: no such file"):
+    with pytest.raises(FormalizeConfigError, match=r"^retrieval.declarations .*nope.jsonl does not exist"):
         run_formalize(compose("formalize", [*base, "retrieval.enabled=true", f"retrieval.declarations={tmp_path}/nope.jsonl"]))
     url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(GeneratorError, match=rf"cannot reach the server at {url} \(judge_model.base_url\)"):

@@ -77,7 +77,7 @@ def test_a_folder_without_results_is_said_so_not_reported_full_of_question_marks
     run.mkdir()
     (run / OUTCOMES).write_text("")
     with pytest.raises(ReportError, match=r"empty: no results yet \(outcomes.jsonl holds no outcome\)"):
-        write_report(run)
+        write_report(run, need_results=True)
     assert main([str(run)]) == 3 and "no results yet" in capsys.readouterr().err
     assert not (run / "report.md").exists()
 
