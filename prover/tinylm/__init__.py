@@ -39,6 +39,7 @@ def ensure_tiny_model(path: str | Path | None = None, overrides: list[str] | Non
 
     target = tiny_model_path(path)
     if is_trained(target):
+        _warn_if_prover_only(target)
         return target
     print(f"tinylm: no trained tiny model at {target}; training it now (2-10 minutes on 2 CPU cores, once).")
     t0 = time.perf_counter()
@@ -46,3 +47,17 @@ def ensure_tiny_model(path: str | Path | None = None, overrides: list[str] | Non
     train_tiny(cfg)
     print(f"tinylm: trained in {time.perf_counter() - t0:.0f}s")
     return target
+
+
+def _warn_if_prover_only(target: Path) -> None:
+    """One line when a cached model predates the role data (it was trained as a prover only), so a user
+    whose formalize/synth runs abstain on everything knows why: retrain into a new folder or delete it."""
+    cfg_file = target / "train_config.yaml"
+    if not cfg_file.is_file():
+        return
+    from omegaconf import OmegaConf
+
+    corpus = OmegaConf.load(cfg_file).get("corpus") or {}
+    if not corpus.get("roles"):
+        print(f"tinylm: {target} holds a prover-only tiny model from an earlier version (no translator, judge or "
+              "grader data); delete that folder to retrain the current one, which plays every stage's role")
