@@ -96,7 +96,7 @@ def best_attempt(outcome: Outcome) -> tuple[Candidate, Verdict] | None:
     pairs = list(zip(outcome.candidates, outcome.verdicts, strict=False))
     if not pairs:
         return None
-    return min(pairs, key=lambda cv: (*_attempt_rank(cv[1]), -int(cv[0].origin.get("round", 0) or 0)))
+    return min(pairs, key=lambda cv: (*_attempt_rank(cv[1]), -cv[0].origin.round))
 
 
 def unproved(outcomes: list[Outcome]) -> list[Unproved]:
@@ -111,7 +111,7 @@ def unproved(outcomes: list[Outcome]) -> list[Unproved]:
             continue
         c, v = best
         out.append(Unproved(o.problem.name, o.problem.split, o.problem.source, len(o.candidates),
-                            error_kind(v) or "", _first_error(v), c.code, int(c.origin.get("round", 0) or 0)))
+                            error_kind(v) or "", _first_error(v), c.code, c.origin.round))
     return out
 
 
@@ -133,9 +133,9 @@ def error_counts(outcomes: list[Outcome]) -> list[tuple[str, int, int]]:
 def proofs_per_round(outcomes: list[Outcome]) -> list[tuple[int, int, int]]:
     """``(round, problems first proved in it, cumulative)`` for every round attempted; round 0 is the
     first samples, 1.. the corrections (a round that added nothing is listed with 0)."""
-    firsts = Counter(int(o.first_proof.origin.get("round", 0) or 0) for o in outcomes
+    firsts = Counter(o.first_proof.origin.round for o in outcomes
                      if o.proved and o.first_proof is not None)
-    last = max([*firsts, *(int(c.origin.get("round", 0) or 0) for o in outcomes for c in o.candidates)], default=-1)
+    last = max([*firsts, *(c.origin.round for o in outcomes for c in o.candidates)], default=-1)
     rows, total = [], 0
     for r in range(last + 1):
         total += firsts.get(r, 0)
@@ -147,7 +147,7 @@ def has_rounds(summary: dict[str, Any], outcomes: list[Outcome]) -> bool:
     """Whether the strategy corrects in rounds (MA-LoT): then a per-round table says what each added."""
     budget = summary.get("budget") or {}
     return summary.get("strategy") == "malot" or int(budget.get("rounds", 0) or 0) > 0 or any(
-        int(c.origin.get("round", 0) or 0) > 0 for o in outcomes for c in o.candidates)
+        c.origin.round > 0 for o in outcomes for c in o.candidates)
 
 
 # ------------------------------------------------------------------------------- banner

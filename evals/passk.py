@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from prover.records import Outcome
+from prover.records import Origin, Outcome
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -61,23 +61,18 @@ class SampleCounts:
         return asdict(self)
 
 
-def _iid(candidate_origin: dict[str, Any]) -> bool:
-    """A first-round prover sample (not a correction, not a later round)."""
-    rnd = candidate_origin.get("round", 0)
-    agent = str(candidate_origin.get("agent", candidate_origin.get("role", "prover")))
-    return (rnd in (0, None)) and agent != "corrector"
 
 
 def _counts(
-    problem: dict[str, Any] | Any, origins: list[dict[str, Any]], statuses: list[str], meta: dict[str, Any]
+    problem: dict[str, Any] | Any, origins: list[Origin], statuses: list[str], meta: dict[str, Any]
 ) -> SampleCounts:
     get = problem.get if isinstance(problem, dict) else lambda k, d="": getattr(problem, k, d)
-    strategy = str(meta.get("strategy") or (origins[0].get("strategy", "") if origins else ""))
+    strategy = str(meta.get("strategy") or (origins[0].strategy if origins else ""))
     solved = any(s == "proved" for s in statuses)
     if "bestfirst" in strategy or meta.get("search"):
         n, c = 1, int(solved)
     else:
-        iid = [s for o, s in zip(origins, statuses, strict=False) if _iid(o)]
+        iid = [s for o, s in zip(origins, statuses, strict=False) if o.iid]
         n, c = len(iid), sum(s == "proved" for s in iid)
     return SampleCounts(str(get("name", "")), str(get("split", "")), str(get("source", "")), n, c, solved,
                         min(len(origins), len(statuses)))
@@ -95,7 +90,7 @@ def counts_from_outcome(outcome: Outcome) -> SampleCounts:
 
 def counts_from_record(record: dict[str, Any]) -> SampleCounts:
     """:func:`counts_from_outcome` on an Outcome's JSON dict (no record objects built: fast summaries)."""
-    return _counts(record["problem"], [c.get("origin", {}) for c in record.get("candidates", [])],
+    return _counts(record["problem"], [Origin.from_dict(c.get("origin") or {}) for c in record.get("candidates", [])],
                    [v.get("status", "") for v in record.get("verdicts", [])], record.get("meta", {}))
 
 

@@ -318,7 +318,7 @@ def render_markdown(run: RunData, curve: str, categories: str) -> str:
     parts += [f"## Proved problems ({len(proved)})", ""]
     if proved:
         rows = [[f"[{o.problem.name}](#{_anchor(o.problem.name)})", o.problem.split, o.problem.source,
-                 str(len(o.candidates)), str(c.origin.get("round", 0))] for o, c in proved]
+                 str(len(o.candidates)), str(c.origin.round)] for o, c in proved]
         parts.append(md_table(["problem", "split", "category", "attempts", "round of first proof"], rows))
         parts += ["", "## Proofs", ""]
         for o, c in proved:
@@ -342,7 +342,7 @@ def render_html(run: RunData, curve: Path, categories: Path) -> str:
     body.append(f"<h2>Proved problems ({len(proved)})</h2>")
     if proved:
         rows = [[f'<a href="#{_anchor(o.problem.name)}">{html.escape(o.problem.name)}</a>', o.problem.split,
-                 o.problem.source, str(len(o.candidates)), str(c.origin.get("round", 0))] for o, c in proved]
+                 o.problem.source, str(len(o.candidates)), str(c.origin.round)] for o, c in proved]
         body.append(html_table(["problem", "split", "category", "attempts", "round of first proof"], rows,
                                 raw_first=True))
         body.append("<h2>Proofs</h2>")

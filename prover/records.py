@@ -131,6 +131,58 @@ def candidate_id(problem: str, code: str) -> str:
 
 
 @dataclass
+class Origin:
+    """Where a candidate came from: the strategy, the model, the agent and round, the sample index.
+
+    Serialised flat, as the free dict it replaces (``{"strategy": ..., "round": 1, ...}``), so old files
+    load unchanged; keys without a field (a stage's own provenance: ``source``, ``logprob``, ``file``...)
+    are kept in ``extra``. The pass@k split reads ``agent`` and ``round``: first-round prover samples are
+    the i.i.d. ones.
+    """
+
+    strategy: str = ""
+    model: str = ""
+    agent: str = ""   # "prover" or "corrector" for MA-LoT; "" otherwise
+    round: int = 0    # the correction round (0: the first proposal) or the expert-iteration round
+    sample: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def iid(self) -> bool:
+        """A first-round prover sample (not a correction, not a later round): pass@k counts these."""
+        return self.round == 0 and self.agent != "corrector"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = dict(self.extra)
+        for key in ("strategy", "model", "agent"):
+            if getattr(self, key):
+                d[key] = getattr(self, key)
+        if self.round or self.strategy:  # a strategy's candidates always say their round
+            d["round"] = self.round
+        if self.sample is not None:
+            d["sample"] = self.sample
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Origin:
+        if isinstance(data, Origin):
+            return data
+        if not isinstance(data, dict):
+            raise RecordError(f"Candidate.origin: expected a JSON object, got {type(data).__name__}")
+        extra = dict(data)
+        agent = extra.pop("agent", None)
+        role = extra.pop("role", None)  # an older spelling of agent
+        rnd = extra.pop("round", 0)
+        sample = extra.pop("sample", None)
+        try:
+            return cls(strategy=str(extra.pop("strategy", "") or ""), model=str(extra.pop("model", "") or ""),
+                       agent=str(agent or role or ""), round=int(rnd or 0),
+                       sample=None if sample is None else int(sample), extra=extra)
+        except (TypeError, ValueError):
+            raise RecordError(f"Candidate.origin: round and sample must be integers, got {rnd!r}, {sample!r}") from None
+
+
+@dataclass
 class Candidate:
     """A full Lean text offered as a proof of ``problem``.
 
@@ -145,7 +197,7 @@ class Candidate:
 
     problem: str
     code: str
-    origin: dict[str, Any] = field(default_factory=dict)
+    origin: Origin = field(default_factory=Origin)  # a plain dict is accepted and converted
     statement: str | None = None
     header: str | None = None
     prompt_tokens: int = 0
@@ -154,12 +206,13 @@ class Candidate:
     id: str = ""
 
     def __post_init__(self) -> None:
+        self.origin = Origin.from_dict(self.origin if self.origin is not None else {})
         if not self.id:
             self.id = candidate_id(self.problem, self.code)
 
     def to_dict(self) -> dict[str, Any]:
         d = _shallow_dict(self)
-        d["origin"] = dict(self.origin)
+        d["origin"] = self.origin.to_dict()
         return d
 
     @classmethod

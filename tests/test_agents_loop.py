@@ -39,7 +39,7 @@ async def test_failed_proof_is_corrected_and_proved():
     assert fix["status"] == "proved" and fix["parent"] == prover_turns[0]["candidate"]
     assert "  linarith\n```\n\nLean reported:\nlinarith failed to find a contradiction\n\n" in fix["prompt"]
     assert out.verdicts[0].messages[0].pos.line == 4  # body line 2, shifted past the 2 header lines
-    assert [c.origin["agent"] for c in out.candidates] == ["prover", "prover", "corrector"]
+    assert [c.origin.agent for c in out.candidates] == ["prover", "prover", "corrector"]
 
 
 async def test_never_succeeds_uses_the_whole_budget():

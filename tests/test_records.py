@@ -97,3 +97,20 @@ def test_writer_cuts_a_bad_last_line_that_has_its_newline(tmp_path):
         assert w.done("a") and not w.done("b")
         w.write({"problem": "b", "code": "2"})
     assert [r["problem"] for r in read_jsonl(f)] == ["a", "b"]
+
+
+def test_candidate_origin_is_typed_and_serialises_as_the_flat_dict_it_replaced():
+    from prover.records import Origin
+
+    flat = {"strategy": "malot", "model": "tiny", "agent": "corrector", "sample": 2, "round": 1, "source": "fence"}
+    c = Candidate(problem="p", code="x", origin=dict(flat))
+    assert isinstance(c.origin, Origin) and c.origin.round == 1 and c.origin.agent == "corrector"
+    assert c.origin.extra == {"source": "fence"} and not c.origin.iid
+    assert c.to_dict()["origin"] == flat
+    assert Candidate.from_dict(c.to_dict()) == c
+    # older files: "role" for the agent, no round; other provenance kept as written
+    old = Candidate.from_dict({"problem": "p", "code": "x", "origin": {"role": "prover", "file": "a.lean"}})
+    assert old.origin.agent == "prover" and old.origin.round == 0 and old.origin.iid
+    assert Candidate(problem="p", code="x", origin={"via": "verify"}).to_dict()["origin"] == {"via": "verify"}
+    with pytest.raises(RecordError, match="round and sample must be integers"):
+        Candidate(problem="p", code="x", origin={"round": "late"})

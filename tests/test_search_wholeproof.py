@@ -37,8 +37,8 @@ async def test_samples_are_verified_in_one_batch_with_every_candidate_recorded()
     # one generator call, n = budget.samples, stop at the closing fence
     [(prompts, sampling)] = gen.calls
     assert len(prompts) == 1 and sampling.n == 4 and "```" in sampling.stop
-    assert [c.origin["sample"] for c in out.candidates] == [0, 1, 2, 3]
-    assert all(c.origin["strategy"] == "wholeproof" and c.origin["round"] == 0 for c in out.candidates)
+    assert [c.origin.sample for c in out.candidates] == [0, 1, 2, 3]
+    assert all(c.origin.strategy == "wholeproof" and c.origin.round == 0 for c in out.candidates)
     assert all(c.statement == P.formal_statement for c in out.candidates)
     assert out.meta["lean_calls"] == 2  # duplicate and no-proof samples never reach Lean
     assert out.meta["completion_tokens"] == sum(c.completion_tokens for c in out.candidates) > 0
