@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from prover.tinylm.train import BatchOrder, TrainConfigError, collate, encode
+from prover.tinylm.batches import BatchOrder, TrainConfigError, collate, encode
 
 
 class _Sub:

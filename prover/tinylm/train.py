@@ -28,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from prover.config import cache_dir, hydra_app, to_container
+from prover.tinylm.batches import TrainConfigError, collate, encode
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "state.pt"
@@ -39,9 +40,6 @@ MAX_PARAMS = 20_000_000
 NON_TRAINING_KEYS = ("out_dir", "eval", "deterministic_algorithms", "train.stop_after", "train.checkpoint_every", "train.log_every",
                      "logger")
 
-
-class TrainConfigError(ValueError):
-    """The training config is unusable; the message names the offending field."""
 
 
 def default_out_dir() -> Path:
@@ -168,61 +166,6 @@ def lr_at(step: int, tr: dict[str, Any]) -> float:
         return lr * (step + 1) / warm
     progress = (step - warm) / max(1, total - warm)
     return min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (lr - min_lr)
-
-
-class BatchOrder:
-    """The examples of step ``s`` as a pure function of (seed, s).
-
-    Each epoch is a fresh seeded permutation; within chunks of ``bucket`` batches the examples
-    are sorted by length before batching (less padding, so fewer wasted FLOPs on CPU), and the
-    batches are then shuffled. Being a function of the step, not of an iterator's state, is what
-    makes resume exact. A last partial batch of each epoch is dropped.
-    """
-
-    def __init__(self, lengths: list[int], batch_size: int, seed: int, bucket: int = 16) -> None:
-        if len(lengths) < batch_size:
-            raise TrainConfigError(f"train.batch_size ({batch_size}) exceeds the {len(lengths)} training examples")
-        self.lengths, self.batch_size, self.seed, self.bucket = lengths, batch_size, seed, bucket
-        self.per_epoch = len(lengths) // batch_size
-        self._cache: dict[int, list[list[int]]] = {}
-
-    def _batches(self, epoch: int) -> list[list[int]]:
-        if epoch not in self._cache:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            bs, n = self.batch_size, len(self.lengths)
-            usable = torch.randperm(n, generator=g).tolist()[: n - n % bs]
-            chunk = bs * self.bucket
-            batches: list[list[int]] = []
-            for i in range(0, len(usable), chunk):
-                part = sorted(usable[i : i + chunk], key=lambda j: self.lengths[j])
-                batches += [part[k : k + bs] for k in range(0, len(part), bs)]
-            order = torch.randperm(len(batches), generator=g).tolist()
-            self._cache = {epoch: [batches[o] for o in order]}
-        return self._cache[epoch]
-
-    def __call__(self, step: int) -> list[int]:
-        epoch, k = divmod(step, self.per_epoch)
-        return self._batches(epoch)[k]
-
-
-def encode(tokenizer: Any, prompt: str, completion: str) -> tuple[list[int], list[int]]:
-    """Prompt and completion tokenized separately (as at inference, where only the prompt is given),
-    then ``</s>``; labels mask the prompt so the loss is on the completion only."""
-    p = tokenizer(prompt)["input_ids"]
-    c = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    return p + c, [-100] * len(p) + c
-
-
-def collate(items: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(ids) for ids, _ in items)
-    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(items), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(items), width), dtype=torch.long)
-    for i, (x, y) in enumerate(items):
-        ids[i, : len(x)] = torch.tensor(x)
-        labels[i, : len(y)] = torch.tensor(y)
-        mask[i, : len(x)] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
 def _write_corpus(out: Path, corpus: Any, roles_train: Sequence[Any] = (), roles_heldout: Sequence[Any] = ()) -> None:
