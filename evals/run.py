@@ -121,18 +121,26 @@ def build_components(
     budget = check_prover_cfg(cfg.prover)
     if verifier is None:  # an injected verifier is the caller's choice
         check_strategy_fits(cfg.prover, cfg.get("lean"))
+    built = verifier is None
     if verifier is None:
         from prover.lean.factory import build_verifier
 
         verifier = build_verifier(cfg.lean)
-    if generator is None:
-        from prover.llm.factory import build_generator
+    try:
+        if generator is None:
+            from prover.llm.factory import build_generator
 
-        generator = build_generator(cfg.model)
-        backend = str((cfg.get("model") or {}).get("backend", "hf"))
-        if int(cfg.get("concurrency", 1) or 1) > 1 and backend in IN_PROCESS_BACKENDS:
-            generator = SerializedGenerator(generator)
-    strategy = build_strategy(cfg.prover, generator, verifier)
+            generator = build_generator(cfg.model)
+            backend = str((cfg.get("model") or {}).get("backend", "hf"))
+            if int(cfg.get("concurrency", 1) or 1) > 1 and backend in IN_PROCESS_BACKENDS:
+                generator = SerializedGenerator(generator)
+        strategy = build_strategy(cfg.prover, generator, verifier)
+    except BaseException:
+        if built:  # the model could not be built: the REPL processes started for it go too
+            close = getattr(verifier, "close", None)
+            if callable(close):
+                close()
+        raise
     return generator, verifier, strategy, budget
 
 

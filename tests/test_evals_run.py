@@ -356,3 +356,22 @@ def test_the_manifest_records_which_decode_attention_ran(tmp_path):
     run_eval(_cfg(plain, "dataset.limit=1", "report=false"), generator=ScriptedGenerator(script),
              verifier=scripted_verifier(RULES), progress=False)
     assert "attention" not in json.loads((plain / "manifest.json").read_text())
+
+
+def test_a_model_that_cannot_be_built_closes_the_pool_started_for_it(tmp_path, monkeypatch):
+    from prover.lean import factory
+    from prover.llm.errors import GeneratorError
+
+    pool = scripted_verifier(RULES)
+    closed = []
+    real_close = pool.close
+    monkeypatch.setattr(pool, "close", lambda: (closed.append(True), real_close()))
+    monkeypatch.setattr(factory, "build_verifier", lambda cfg: pool)
+
+    def no_model(cfg):
+        raise GeneratorError("no such checkpoint")
+
+    monkeypatch.setattr("prover.llm.factory.build_generator", no_model)
+    with pytest.raises(GeneratorError, match="no such checkpoint"):
+        run_eval(_cfg(tmp_path / "run", "lean=scripted"), progress=False)
+    assert closed == [True]

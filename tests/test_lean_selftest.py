@@ -130,8 +130,15 @@ async def test_the_timeout_case_is_skipped_where_the_timeout_cannot_be_lowered()
 
 
 def test_replay_backend_is_refused_by_the_cli(capsys: pytest.CaptureFixture) -> None:
-    assert lean_main(["selftest", "lean=scripted", "lean.backend=replay"]) == 2
-    assert "replay double" in capsys.readouterr().out
+    assert lean_main(["selftest", "lean=scripted", "lean.backend=replay"]) == 2  # a usage error
+    assert "proofforge-lean: selftest: " in capsys.readouterr().err
+
+
+def test_lean_missing_is_a_setup_error(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    """No Lake project (no toolchain): exit 4 (setup error, prover/exit_codes.py) with one line on stderr."""
+    assert lean_main(["doctor", "--project", str(tmp_path)]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("proofforge-lean: ") and "not a Lake project" in err and err.count("\n") == 1
 
 
 # ------------------------------------------------------------------ mathlib: auto

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prover.exit_codes import SETUP, USAGE
 from prover.lean import pins
 from prover.lean.project import (
     LeanMissingError,
@@ -78,12 +79,17 @@ def _version(cmd: list[str]) -> str:
         return "not runnable"
 
 
+def _fail(message: object, code: int) -> int:
+    """One line on stderr, ``proofforge-lean: <what went wrong>``, and the exit code of the table."""
+    print(f"proofforge-lean: {message}", file=sys.stderr)
+    return code
+
+
 def doctor(project_dir: str | None = None) -> int:
     try:
         project = find_lean_project(project_dir)
     except LeanMissingError as e:
-        print(e)
-        return 2
+        return _fail(e, SETUP)
     report = check_pins(project)
     lake = find_lake()
     print(f"Lake project : {project}")
@@ -112,7 +118,8 @@ def selftest(overrides: list[str], *, only: str | None = None, timeout_case: flo
     """Run the acceptance suite (:mod:`prover.lean.selftest`) on the pool ``lean=...`` overrides configure.
 
     Prints a table (case, needs, expected, got, seconds); 0 only if every verdict that ran matched,
-    1 on a mismatch, 2 when the pool cannot start (no Lean, bad config).
+    1 on a mismatch, 2 for a bad config, 4 when the pool cannot start (no Lean, no Ray): the codes of
+    :mod:`prover.exit_codes`.
     """
     import asyncio
 
@@ -124,18 +131,17 @@ def selftest(overrides: list[str], *, only: str | None = None, timeout_case: flo
     try:
         lean = compose("check", list(overrides)).lean
     except Exception as e:  # Hydra's errors name the bad override
-        print(f"proofforge-lean selftest: {e}")
-        return 2
+        return _fail(f"selftest: {e}", USAGE)
     backend = str(lean.get("backend", "local"))
     if backend == "replay":
-        print(f"proofforge-lean selftest: {st.REPLAY_NOTE}.")
-        return 2
+        return _fail(f"selftest: {st.REPLAY_NOTE}.", USAGE)
     cases = [c for c in st.CASES if only is None or c.needs == only]
     try:
         verifier = build_verifier(lean)
-    except (LeanMissingError, ClusterMissingError, ValueError) as e:
-        print(f"proofforge-lean selftest: {e}")
-        return 2
+    except (LeanMissingError, ClusterMissingError) as e:
+        return _fail(f"selftest: {e}", SETUP)
+    except ValueError as e:
+        return _fail(f"selftest: {e}", USAGE)
 
     async def go() -> st.SelftestReport:
         try:
@@ -147,8 +153,7 @@ def selftest(overrides: list[str], *, only: str | None = None, timeout_case: flo
     try:
         report = asyncio.run(go())
     except LeanMissingError as e:
-        print(f"proofforge-lean selftest: {e}")
-        return 2
+        return _fail(f"selftest: {e}", SETUP)
     print(st.format_table(report))
     if backend == "scripted":
         print("note: lean=scripted is the REPL double: this checks ProofForge's code path, not a real Lean.")
@@ -184,8 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         setup = ensure_lean(mathlib=args.mathlib, project_dir=args.project)
     except LeanMissingError as e:
-        print(e)
-        return 2
+        return _fail(e, SETUP)
     print(f"REPL ready: {' '.join(setup.argv)} (in {setup.cwd})")
     return 0
 
