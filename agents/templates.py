@@ -9,28 +9,15 @@ prompt must end exactly after ``:= by\\n``). A template with ``=== system ===`` 
 
 from __future__ import annotations
 
-import re
-from functools import cache
 from pathlib import Path
-from string import Template
 
 from prover.llm.base import Prompt
 from prover.search.prompts import check_style
+from prover.templates import TemplateError, render_file
+
+__all__ = ["PROMPTS_DIR", "TemplateError", "render", "template_path"]
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
-_MARKER = re.compile(r"^=== (system|user|assistant) ===\n", re.MULTILINE)
-
-
-class TemplateError(ValueError):
-    """A template is missing or refers to an unknown placeholder; the message names the file."""
-
-
-@cache
-def _read(path: Path) -> str:
-    if not path.is_file():
-        raise TemplateError(f"prompt template {path} does not exist")
-    text = path.read_text(encoding="utf-8")
-    return text[:-1] if text.endswith("\n") else text
 
 
 def template_path(role: str, style: str) -> Path:
@@ -38,21 +25,5 @@ def template_path(role: str, style: str) -> Path:
 
 
 def render(role: str, style: str, **values: str) -> Prompt:
-    """Fill ``agents/prompts/{role}_{style}.md`` with ``values``."""
-    path = template_path(role, style)
-    text = _read(path)
-    try:
-        if not _MARKER.search(text):
-            return Template(text).substitute(values)
-        parts = _MARKER.split(text)
-        chat = []
-        for i in range(1, len(parts), 2):
-            body = parts[i + 1]
-            if i + 2 < len(parts) and body.endswith("\n"):
-                body = body[:-1]  # the newline before the next marker line
-            chat.append({"role": parts[i], "content": Template(body).substitute(values)})
-        return chat
-    except KeyError as e:
-        raise TemplateError(f"prompt template {path} uses unknown placeholder ${e.args[0]}") from None
-    except ValueError as e:
-        raise TemplateError(f"prompt template {path}: {e}") from None
+    """Fill ``agents/prompts/{role}_{style}.md`` with ``values`` (:func:`prover.templates.render_file`)."""
+    return render_file(template_path(role, style), strip_final_newline=True, **values)

@@ -1,19 +1,18 @@
 """Prompt templates and few-shot exemplars, loaded from files so they can be edited without touching code.
 
-Templates live in ``autoformalize/prompts/*.txt`` and use ``string.Template`` placeholders (``$name``)
-rather than ``str.format`` because Lean text is full of braces (``{x | p x}``) that ``format`` would
-misread. A template can be overridden by passing a path to any file with the same placeholders.
+Templates live in ``autoformalize/prompts/*.txt`` and are filled by the project's one renderer
+(:mod:`prover.templates`: ``$name`` placeholders, since Lean text is full of braces). A template can be
+overridden by passing a path to any file with the same placeholders.
 """
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from prover.records import json_lines
+from prover.templates import TemplateError, render_text
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 DEFAULT_EXEMPLARS = PROMPTS_DIR / "exemplars.jsonl"
@@ -31,16 +30,8 @@ def stage_style(style: object) -> str:
     return "tiny" if str(style or "") == "tiny" else "full"
 
 
-class PromptError(ValueError):
-    """A template or exemplar file is missing or malformed; the message names the file."""
-
-
-@lru_cache(maxsize=64)
-def _read(path: str) -> str:
-    p = Path(path)
-    if not p.is_file():
-        raise PromptError(f"prompt template {p} does not exist")
-    return p.read_text(encoding="utf-8")
+#: The one template error (:class:`prover.templates.TemplateError`); the stage's name for it.
+PromptError = TemplateError
 
 
 def template_path(name_or_path: str | Path) -> Path:
@@ -52,14 +43,8 @@ def template_path(name_or_path: str | Path) -> Path:
 
 
 def render(name_or_path: str | Path, **values: Any) -> str:
-    """Fill a template; a placeholder without a value is an error naming the template and the key."""
-    path = template_path(name_or_path)
-    try:
-        return string.Template(_read(str(path))).substitute(**{k: str(v) for k, v in values.items()})
-    except KeyError as e:
-        raise PromptError(f"prompt template {path} needs a value for ${e.args[0]}") from None
-    except ValueError as e:
-        raise PromptError(f"prompt template {path}: {e}") from None
+    """Fill a template (:func:`prover.templates.render_text`); a placeholder without a value names the key."""
+    return render_text(template_path(name_or_path), **values)
 
 
 @dataclass(frozen=True)

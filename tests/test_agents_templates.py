@@ -87,7 +87,7 @@ def test_every_style_has_both_templates():
 def test_template_errors_name_the_file(tmp_path, monkeypatch):
     (tmp_path / "prover_tiny.md").write_text("Prove ${nonsense}\n")
     monkeypatch.setattr(templates, "PROMPTS_DIR", tmp_path)
-    with pytest.raises(templates.TemplateError, match=r"prover_tiny\.md uses unknown placeholder \$nonsense"):
+    with pytest.raises(templates.TemplateError, match=r"prover_tiny\.md needs a value for \$nonsense"):
         templates.render("prover", "tiny", header="")
     with pytest.raises(templates.TemplateError, match="corrector_tiny.md does not exist"):
         templates.render("corrector", "tiny")

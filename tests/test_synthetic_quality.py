@@ -50,7 +50,7 @@ def test_prompt_file_has_both_slots_and_braces_survive(tmp_path):
     assert text.endswith("theorem t {x : ℕ} (h : x = 1) : x = 1 := by\nGrade:")
     bad = tmp_path / "p.txt"
     bad.write_text("no slots here")
-    with pytest.raises(ValueError, match="slot"):
+    with pytest.raises(ValueError, match=r"lacks the \$informal placeholder"):
         load_prompt(bad)
 
 

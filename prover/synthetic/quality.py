@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.llm.base import Generator, SamplingParams
+from prover.templates import TemplateError, placeholders, render_text
 
 #: The paper's scale, best first.
 GRADES: tuple[str, ...] = ("excellent", "good", "above average", "fair", "poor")
@@ -63,20 +64,18 @@ def combine_grades(grades: Sequence[str | None]) -> str | None:
     return tied[-1]
 
 
-def load_prompt(path: str | Path | None) -> str:
+def load_prompt(path: str | Path | None) -> Path:
+    """The grading template (``$informal``, ``$statement``), checked before any model call."""
     p = Path(path) if path else DEFAULT_PROMPT
-    if not p.is_file():
-        raise FileNotFoundError(f"quality prompt file not found: {p}")
-    text = p.read_text(encoding="utf-8").rstrip()  # the model continues right after "Grade:"
-    for slot in ("{informal}", "{statement}"):
-        if slot not in text:
-            raise ValueError(f"quality prompt {p} lacks the {slot} slot")
-    return text
+    missing = {"informal", "statement"} - placeholders(p)
+    if missing:
+        raise TemplateError(f"quality prompt {p} lacks the ${sorted(missing)[0]} placeholder")
+    return p
 
 
-def render_prompt(template: str, informal: str, statement: str) -> str:
-    # str.replace, not str.format: Lean statements are full of braces.
-    return template.replace("{informal}", informal.strip()).replace("{statement}", statement.strip())
+def render_prompt(template: str | Path, informal: str, statement: str) -> str:
+    # the model continues right after "Grade:", so the rendered text ends there
+    return render_text(template, informal=informal.strip(), statement=statement.strip()).rstrip()
 
 
 class QualityGrader:
