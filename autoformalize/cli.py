@@ -11,7 +11,10 @@ same folder. Tests and notebooks call :func:`run_formalize` with a generator / v
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -203,69 +206,105 @@ def _check_prompt_files(cfg: DictConfig) -> None:
             raise PromptError(f"templates.{stage}: prompt template {template_path(str(path))} does not exist")
 
 
-async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, verifier: Verifier | None) -> None:
-    own_gen, own_ver, own_judge = generator is None, verifier is None, False
-    judge_generator = None
-    # read and check the input before starting any model or Lean process
-    items = load_items(cfg) if cfg.mode != "library" else []
-    library_src = _library_source(cfg) if cfg.mode == "library" else None
-    if cfg.mode != "library":
-        _check_prompt_files(cfg)
-    try:
-        if verifier is None and cfg.mode != "library":
-            from prover.lean.factory import build_verifier
+@dataclass
+class _Services:
+    """The processes a run uses: the generator, the verifier (not for ``library`` without the REPL), a judge."""
 
-            verifier = build_verifier(cfg.lean)  # a missing Lean is reported before a model loads
+    generator: Generator
+    verifier: Verifier | None
+    judge_generator: Generator | None
+
+
+@contextlib.asynccontextmanager
+async def _services(cfg: DictConfig, run_dir: Path, generator: Generator | None, verifier: Verifier | None,
+                    *, needs_lean: bool, headers: list[str | None]) -> AsyncIterator[_Services]:
+    """Start what the caller did not pass in (Lean first: a missing Lean is reported before a model
+    loads; then the smoke self-check), record the run as started, and close what was started here."""
+    own_gen, own_ver = generator is None, verifier is None
+    judge_generator = None
+    try:
+        if verifier is None and needs_lean:
+            from prover.lean.factory import build_verifier
             from prover.lean.selftest import record_in_manifest, start_checks
 
+            verifier = build_verifier(cfg.lean)
             # Mathlib on a Lean-core REPL, or Lean disagreeing with the smoke self-check: stop before judging
-            headers = [cfg.get("header"), *(getattr(x, "header", None) for x in items)]
             record_in_manifest(run_dir, await start_checks(verifier, to_container(cfg.get("lean")), headers=headers))
-        if generator is None:
-            from prover.llm.factory import build_generator
+        from prover.llm.factory import build_generator
 
+        if generator is None:
             generator = build_generator(cfg.model)
         if cfg.get("judge_model"):
-            from prover.llm.factory import build_generator
-
-            judge_generator, own_judge = build_generator(cfg.judge_model), True
+            judge_generator = build_generator(cfg.judge_model)
         write_run_manifest(run_dir, _fingerprint(cfg))  # Lean and the model are up: the run has started
-        if cfg.mode == "library":
-            await _run_library(cfg, run_dir, generator, verifier, library_src)
-            return
-        formalizer = build_formalizer(cfg, generator, verifier, judge_generator)
-        with JsonlWriter(run_dir / RESULTS, key=lambda r: str(r["id"])) as writer:
-            written = await _formalize_pending(formalizer, items, writer, int(cfg.get("batch_size", 4)),
-                                               bool(cfg.get("progress", True)))
-        wanted = {x.id for x in items}
-        results = [r for r in read_jsonl(run_dir / RESULTS, FormalizationResult) if r.id in wanted]
-        summary = {**_summary(results), "written_this_run": written}
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        print(f"formalized {summary['formalized']}/{summary['items']} "
-              f"(abstained {summary['abstained']}; {written} new) -> {run_dir / RESULTS}")
-        if cfg.mode == "herald_eval":
-            h = cfg.get("herald_eval") or {}
-            ks = check_ks(h.get("ks"), int(cfg.n))
-            report = herald_summary(results, threshold=float(cfg.threshold), ks=ks)
-            (run_dir / "herald_eval.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-            print(json.dumps({k: v for k, v in report.items() if k != "note"}, indent=2))
-            print(f"note: {report['note']}")
-        elif cfg.mode == "abstain_eval":
-            path = (cfg.get("abstain_eval") or {}).get("input") or default_labelled(_style(cfg))
-            rows = load_labelled(path)
-            if cfg.get("limit") is not None:
-                rows = rows[: int(cfg.limit)]
-            rep = abstain_report(rows, results)
-            (run_dir / "abstain_eval.json").write_text(json.dumps(rep.to_dict(), indent=2) + "\n",
-                                                       encoding="utf-8")
-            print(rep.table())
+        yield _Services(generator, verifier, judge_generator)
     finally:
         if own_ver and verifier is not None:
             await verifier.aclose()
         if own_gen and generator is not None:
             generator.close()
-        if own_judge and judge_generator is not None:
+        if judge_generator is not None:
             judge_generator.close()
+
+
+async def _formalize_items(cfg: DictConfig, run_dir: Path, svc: _Services,
+                           items: list[FormalizationItem]) -> list[FormalizationResult]:
+    """Formalize the items not yet in ``results.jsonl``; write ``summary.json``; return this input's results."""
+    assert svc.verifier is not None
+    formalizer = build_formalizer(cfg, svc.generator, svc.verifier, svc.judge_generator)
+    with JsonlWriter(run_dir / RESULTS, key=lambda r: str(r["id"])) as writer:
+        written = await _formalize_pending(formalizer, items, writer, int(cfg.get("batch_size", 4)),
+                                           bool(cfg.get("progress", True)))
+    wanted = {x.id for x in items}
+    results = [r for r in read_jsonl(run_dir / RESULTS, FormalizationResult) if r.id in wanted]
+    summary = {**_summary(results), "written_this_run": written}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(f"formalized {summary['formalized']}/{summary['items']} "
+          f"(abstained {summary['abstained']}; {written} new) -> {run_dir / RESULTS}")
+    return results
+
+
+async def _mode_formalize(cfg: DictConfig, run_dir: Path, svc: _Services, items: list[FormalizationItem]) -> None:
+    """``mode=formalize``: translate, type-check, back-translate, judge, abstain."""
+    await _formalize_items(cfg, run_dir, svc, items)
+
+
+async def _mode_herald_eval(cfg: DictConfig, run_dir: Path, svc: _Services, items: list[FormalizationItem]) -> None:
+    """``mode=herald_eval``: formalize miniF2F's informal statements, then Herald's rates and pass@k."""
+    results = await _formalize_items(cfg, run_dir, svc, items)
+    h = cfg.get("herald_eval") or {}
+    report = herald_summary(results, threshold=float(cfg.threshold), ks=check_ks(h.get("ks"), int(cfg.n)))
+    (run_dir / "herald_eval.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in report.items() if k != "note"}, indent=2))
+    print(f"note: {report['note']}")
+
+
+async def _mode_abstain_eval(cfg: DictConfig, run_dir: Path, svc: _Services, items: list[FormalizationItem]) -> None:
+    """``mode=abstain_eval``: formalize a labelled set, then the answerable/unanswerable confusion matrix."""
+    results = await _formalize_items(cfg, run_dir, svc, items)
+    rows = load_labelled((cfg.get("abstain_eval") or {}).get("input") or default_labelled(_style(cfg)))
+    if cfg.get("limit") is not None:
+        rows = rows[: int(cfg.limit)]
+    rep = abstain_report(rows, results)
+    (run_dir / "abstain_eval.json").write_text(json.dumps(rep.to_dict(), indent=2) + "\n", encoding="utf-8")
+    print(rep.table())
+
+
+_ITEM_MODES = {"formalize": _mode_formalize, "herald_eval": _mode_herald_eval, "abstain_eval": _mode_abstain_eval}
+
+
+async def _run(cfg: DictConfig, run_dir: Path, generator: Generator | None, verifier: Verifier | None) -> None:
+    """Read and check the mode's input before any model or Lean process starts, then run the mode."""
+    if cfg.mode == "library":
+        source = _library_source(cfg)  # with library.use_repl, _run_library starts Lean for the extraction
+        async with _services(cfg, run_dir, generator, verifier, needs_lean=False, headers=[]) as svc:
+            await _run_library(cfg, run_dir, svc.generator, svc.verifier, source)
+        return
+    items = load_items(cfg)
+    _check_prompt_files(cfg)
+    headers = [cfg.get("header"), *(getattr(x, "header", None) for x in items)]
+    async with _services(cfg, run_dir, generator, verifier, needs_lean=True, headers=headers) as svc:
+        await _ITEM_MODES[str(cfg.mode)](cfg, run_dir, svc, items)
 
 
 def _library_source(cfg: DictConfig) -> tuple[Path, list[Declaration] | None]:

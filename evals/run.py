@@ -16,20 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-import traceback
-from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
 import agents  # noqa: F401  (registers the MA-LoT strategy with prover.search.registry)
+from evals.components import build_components, eval_meta
 from evals.data import Dataset, DatasetError, dataset_from_cfg
-from evals.passk import SampleCounts, budget_description, counts_from_record
-from evals.summary import OUTCOMES, summary_of_fresh_run, write_summary
+from evals.errors import EvalConfigError, config_errors, fatal_errors
+from evals.loop import prove_all
+from evals.passk import SampleCounts
+from evals.summary import OUTCOMES, print_summary, summary_of_fresh_run, write_summary
 from prover.config import (
     add_to_manifest,
     check_run_manifest,
@@ -39,36 +37,12 @@ from prover.config import (
     write_run_manifest,
 )
 from prover.lean.base import Verifier
-from prover.lean.project import project_pins
 from prover.llm.base import Generator
-from prover.llm.wrappers import SerializedGenerator
-from prover.records import JsonlWriter, Problem, RecordError
-from prover.search.base import Budget, Strategy
+from prover.records import JsonlWriter, RecordError
 from prover.tracking import Tracker, TrackerError, open_tracker
 
 CONFIG = "config.yaml"
 ERRORS = "errors.jsonl"
-
-
-class EvalConfigError(ValueError):
-    """The eval cannot start with this config or run folder; the message says what to change."""
-
-
-def _fatal_errors() -> tuple[type[BaseException], ...]:
-    """Errors that end the whole run with one sentence: no Lean, or a model that cannot be built or reached.
-
-    Anything else a strategy raises is one problem's failure: logged to ``errors.jsonl``, retried on rerun.
-    """
-    from prover.lean.project import LeanMissingError
-    from prover.llm.errors import GeneratorError
-
-    return (LeanMissingError, GeneratorError)
-
-
-def _config_errors() -> tuple[type[BaseException], ...]:
-    from prover.search.factory import ConfigError
-
-    return (DatasetError, EvalConfigError, ConfigError)
 
 
 # -------------------------------------------------------------------- run folder
@@ -105,158 +79,7 @@ def save_config(cfg: DictConfig, run_dir: Path) -> Path:
     return path
 
 
-# ------------------------------------------------------------------ components
-
-
-IN_PROCESS_BACKENDS = ("hf", "vllm")
-
-
-def build_components(
-    cfg: DictConfig, generator: Generator | None, verifier: Verifier | None
-) -> tuple[Generator, Verifier, Strategy, Budget]:
-    """Prover config, then verifier: a typo or a missing Lean must fail before the (possibly slow) model
-    is loaded or trained."""
-    from prover.search.factory import build_strategy, check_prover_cfg, check_strategy_fits
-
-    budget = check_prover_cfg(cfg.prover)
-    if verifier is None:  # an injected verifier is the caller's choice
-        check_strategy_fits(cfg.prover, cfg.get("lean"))
-    built = verifier is None
-    if verifier is None:
-        from prover.lean.factory import build_verifier
-
-        verifier = build_verifier(cfg.lean)
-    try:
-        if generator is None:
-            from prover.llm.factory import build_generator
-
-            generator = build_generator(cfg.model)
-            backend = str((cfg.get("model") or {}).get("backend", "hf"))
-            if int(cfg.get("concurrency", 1) or 1) > 1 and backend in IN_PROCESS_BACKENDS:
-                generator = SerializedGenerator(generator)
-        strategy = build_strategy(cfg.prover, generator, verifier)
-    except BaseException:
-        if built:  # the model could not be built: the REPL processes started for it go too
-            close = getattr(verifier, "close", None)
-            if callable(close):
-                close()
-        raise
-    return generator, verifier, strategy, budget
-
-
-def _lean_meta(lean: dict[str, Any]) -> dict[str, Any]:
-    """The verifier's backend and the Lean/Mathlib/REPL pins of the project it runs (doubles say so)."""
-    backend = str(lean.get("backend", "local"))
-    if backend in ("scripted", "replay"):
-        return {"backend": backend, "pins": {"note": f"{backend} REPL double: verdicts are not real Lean"},
-                **_lean_limits(lean)}
-    return {"backend": backend, "mathlib": lean.get("mathlib", "auto"),
-            "pins": project_pins(lean.get("project_dir")), **_lean_limits(lean)}
-
-
-def _lean_limits(lean: dict[str, Any]) -> dict[str, Any]:
-    """The verifier settings a pass@k depends on (a 60 s and a 300 s timeout are different protocols)."""
-    return {k: lean.get(k) for k in ("timeout", "header_timeout", "memory_limit_gb") if k in lean}
-
-
-def eval_meta(
-    cfg: DictConfig,
-    dataset: Dataset,
-    generator: Generator,
-    strategy: Strategy,
-    budget: Budget,
-    verifier: Verifier | None = None,
-) -> dict:
-    """What every Outcome records about the run that made it (``verifier``: one the caller passed in)."""
-    model = to_container(cfg.get("model")) or {}
-    prover = to_container(cfg.get("prover")) or {}
-    lean = to_container(cfg.get("lean")) or {}
-    sampling = prover.get("sampling") if isinstance(prover, dict) else None
-    strategy_name = str(getattr(strategy, "name", "") or prover.get("name", "strategy"))
-    return {
-        "dataset": dataset.info.to_dict(),
-        "lean": _lean_meta(lean) if verifier is None else {
-            "backend": "injected", "class": type(verifier).__name__,
-            "pins": {"note": "verifier passed in by the caller; the config's lean node was not used"}},
-        "model": str(model.get("name") or model.get("path") or getattr(generator, "name", "model")),
-        "strategy": strategy_name,
-        "budget": asdict(budget),
-        "sampling": sampling,
-        "budget_text": budget_description(strategy_name, asdict(budget), sampling),
-        # which paper's protocol an experiment preset follows (configs/experiment/), with its source file
-        "protocol": to_container(cfg.get("protocol")) or None,
-    }
-
-
 # ------------------------------------------------------------------------ loop
-
-
-async def _prove_all(
-    problems: list[Problem],
-    strategy: Strategy,
-    budget: Budget,
-    writer: JsonlWriter,
-    meta: dict[str, Any],
-    *,
-    concurrency: int,
-    errors_path: Path,
-    progress: bool,
-    counts: dict[str, SampleCounts] | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> tuple[int, int]:
-    """Prove the problems not yet in the writer; return (written now, errors).
-
-    ``counts`` collects each written problem's pass@k counts, so the summary of a fresh run
-    needs no second read of ``outcomes.jsonl``. ``on_progress(problems done, proved this run)`` is
-    called after each written problem (the tracker's progress curve).
-    """
-    todo = [p for p in problems if not writer.done(p.name)]
-    bar = tqdm(total=len(problems), initial=len(problems) - len(todo), desc="eval", unit="problem",
-               disable=not progress)
-    sem = asyncio.Semaphore(max(1, concurrency))
-    state = {"written": 0, "proved": 0, "errors": 0}
-    fatal = _fatal_errors()
-
-    async def one(problem: Problem) -> None:
-        async with sem:
-            t0 = time.perf_counter()
-            try:
-                outcome = await strategy.aprove(problem, budget)
-            except fatal:
-                raise
-            except Exception as e:  # one problem's failure must not end the run; a rerun retries it
-                state["errors"] += 1
-                with errors_path.open("a", encoding="utf-8") as f:
-                    f.write(json.dumps({"problem": problem.name, "error": f"{type(e).__name__}: {e}",
-                                        "traceback": traceback.format_exc(limit=5)}) + "\n")
-                tqdm.write(f"[eval] {problem.name}: {type(e).__name__}: {e} (not recorded; rerun to retry)")
-                return
-            outcome.meta = {**outcome.meta, "eval": meta, "eval_seconds": round(time.perf_counter() - t0, 4)}
-            outcome.meta.setdefault("strategy", meta["strategy"])
-            record = outcome.to_dict()  # what the writer would build; built once, also for the summary
-            if writer.write(record):
-                state["written"] += 1
-                state["proved"] += int(outcome.proved)
-                if counts is not None:
-                    counts[record["problem"]["name"]] = counts_from_record(record)
-            bar.update(1)
-            bar.set_postfix(proved=state["proved"], errors=state["errors"], refresh=False)
-            if on_progress is not None:
-                on_progress(len(problems) - len(todo) + state["written"], state["proved"])
-
-    tasks = [asyncio.ensure_future(one(p)) for p in todo]
-    try:
-        if tasks:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            failed = [t for t in done if not t.cancelled() and t.exception() is not None]
-            if failed:  # e.g. LeanMissingError: stop the rest, surface it unwrapped
-                raise failed[0].exception()
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        bar.close()
-    return state["written"], state["errors"]
 
 
 def _open_outcomes(run_dir: Path) -> JsonlWriter:
@@ -308,7 +131,7 @@ async def arun_eval(
     injected = verifier
     try:
         generator, verifier, strategy, budget = build_components(cfg, generator, verifier)
-    except (*_fatal_errors(), *_config_errors()):
+    except (*fatal_errors(), *config_errors()):
         writer.close()
         tracker.close()
         raise
@@ -335,7 +158,7 @@ async def arun_eval(
     try:
         with writer:
             fresh = len(writer) == 0  # nothing to resume: the file will hold exactly what this run writes
-            written, errors = await _prove_all(
+            written, errors = await prove_all(
                 dataset.problems, strategy, budget, writer, meta,
                 concurrency=int(cfg.get("concurrency", 1) or 1),
                 errors_path=run_dir / ERRORS,
@@ -363,7 +186,7 @@ async def arun_eval(
         from evals.report import write_report
 
         write_report(run_dir)
-    _print_summary(summary, run_dir, written, errors)
+    print_summary(summary, run_dir, written, errors)
     return run_dir
 
 
@@ -392,32 +215,6 @@ def run_eval(
     return asyncio.run(
         arun_eval(cfg, generator=generator, verifier=verifier, progress=progress, close_verifier=True)
     )
-
-
-def _print_summary(summary: dict[str, Any], run_dir: Path, written: int, errors: int) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    g = summary["groups"].get("all", {})
-    table = Table(title=f"{summary['strategy']} on {summary['dataset'].get('name', '?')} "
-                        f"({summary['dataset'].get('version', '')}, split {summary['dataset'].get('split', '')})")
-    table.add_column("group")
-    table.add_column("problems", justify="right")
-    table.add_column("solved", justify="right")
-    ks = sorted(int(k) for k in g.get("pass_at_k", {}))
-    shown = [k for k in ks if k in (1, ks[-1]) or k & (k - 1) == 0] if ks else []
-    for k in shown:
-        table.add_column(f"pass@{k}", justify="right")
-    for name, row in summary["groups"].items():
-        cells = [name, str(row["problems"]), f"{row['solved']} ({row['solved_rate']:.1%})"]
-        cells += [f"{row['pass_at_k'][str(k)]:.1%}" if str(k) in row["pass_at_k"] else "-" for k in shown]
-        table.add_row(*cells)
-    console = Console(stderr=False)
-    console.print(table)
-    console.print(f"budget: {summary['budget_text']}")
-    done = len(summary["problems"])
-    console.print(f"{done}/{summary['expected_problems']} problems recorded ({written} this run, "
-                  f"{errors} errors) in {run_dir}")
 
 
 # ------------------------------------------------------------------------ CLI
@@ -463,8 +260,8 @@ def main() -> None:
     from prover.llm.errors import GeneratorConfigError
 
     hydra_app("eval", _task, prefix="proofforge-eval: ",
-              errors={(GeneratorConfigError,): USAGE, _fatal_errors(): SETUP, (DatasetError,): INPUT,
-                      _config_errors(): USAGE,
+              errors={(GeneratorConfigError,): USAGE, fatal_errors(): SETUP, (DatasetError,): INPUT,
+                      config_errors(): USAGE,
                       (EvalInterrupted,): INTERRUPTED, (EvalPartialFailure,): PARTIAL})()
 
 

@@ -77,3 +77,29 @@ def _write_summary(
     }
     (Path(run_dir) / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def print_summary(summary: dict[str, Any], run_dir: Path, written: int, errors: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    g = summary["groups"].get("all", {})
+    table = Table(title=f"{summary['strategy']} on {summary['dataset'].get('name', '?')} "
+                        f"({summary['dataset'].get('version', '')}, split {summary['dataset'].get('split', '')})")
+    table.add_column("group")
+    table.add_column("problems", justify="right")
+    table.add_column("solved", justify="right")
+    ks = sorted(int(k) for k in g.get("pass_at_k", {}))
+    shown = [k for k in ks if k in (1, ks[-1]) or k & (k - 1) == 0] if ks else []
+    for k in shown:
+        table.add_column(f"pass@{k}", justify="right")
+    for name, row in summary["groups"].items():
+        cells = [name, str(row["problems"]), f"{row['solved']} ({row['solved_rate']:.1%})"]
+        cells += [f"{row['pass_at_k'][str(k)]:.1%}" if str(k) in row["pass_at_k"] else "-" for k in shown]
+        table.add_row(*cells)
+    console = Console(stderr=False)
+    console.print(table)
+    console.print(f"budget: {summary['budget_text']}")
+    done = len(summary["problems"])
+    console.print(f"{done}/{summary['expected_problems']} problems recorded ({written} this run, "
+                  f"{errors} errors) in {run_dir}")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from evals import components as eval_components
 from evals import run as eval_run
 from evals.data import dataset_from_cfg
 from evals.run import EvalConfigError, run_eval
@@ -315,7 +316,7 @@ def test_main_job_stops_before_anything_expensive_without_lean(monkeypatch, caps
 
 
 def test_lean_meta_records_project_pins():
-    local = eval_run._lean_meta({"backend": "local", "mathlib": True})
+    local = eval_components.lean_meta({"backend": "local", "mathlib": True})
     assert local["pins"]["lean"].startswith("leanprover/lean4:v") and "mathlib" in local["pins"]
     assert local["mathlib"] is True
 
