@@ -8,9 +8,9 @@ request reuses a matching idle worker, else starts one under the cap, else evict
 the least-recently-used idle worker, else waits. One candidate never blocks
 another: a timeout or crash kills only that worker (replaced lazily on demand).
 
-Per candidate: policy → body on the header env → ``#print axioms`` on the env the
-body produced → :func:`prover.lean.verdict.judge`. Tactic mode for search goes
-through :meth:`LeanPool.session`; its results are never final verdicts.
+Per candidate (:mod:`prover.lean.check`): policy → body on the header env → ``#print axioms``
+on the env the body produced → :func:`prover.lean.verdict.judge`. Tactic mode for search goes
+through :meth:`LeanPool.session` (:mod:`prover.lean.session`); its results are never final verdicts.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.lean import policy, verdict
+from prover.lean import verdict
 from prover.lean.base import Verifier
-from prover.lean.header import Split, shift_messages, shift_sorries, split_header
+from prover.lean.check import Prepared, Retry, Worker, check_on_worker, is_allocation_failure, prepare
+from prover.lean.header import split_header
 from prover.lean.project import LeanMissingError
 from prover.lean.repl import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -41,10 +41,7 @@ from prover.lean.repl import (
     ReplTimeout,
 )
 from prover.lean.session import PoolSession
-from prover.records import Candidate, Message, Verdict, errors_in
-
-#: Text of allocation failures that deserve one retry on a fresh process.
-ALLOCATION_FAILURES = ("failed to create thread", "bad_alloc", "Cannot allocate memory")
+from prover.records import Candidate, Verdict
 
 
 class _Runtime:
@@ -146,34 +143,6 @@ def require_mathlib_for(verifier: Any, headers: Iterable[str | None]) -> None:
 
 def default_workers() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
-
-
-def _is_allocation_failure(text: str) -> bool:
-    return any(s in text for s in ALLOCATION_FAILURES)
-
-
-class _Retry(Exception):
-    """An allocation failure: run the candidate once more on a fresh process."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass
-class Worker:
-    """One REPL with the environment of one header. ``uses`` counts bodies, not the header."""
-
-    header: str
-    repl: Repl
-    env: int = 0
-    header_messages: list[Message] = field(default_factory=list)
-    uses: int = 0
-    last_used: float = 0.0
-
-    @property
-    def header_errors(self) -> list[Message]:
-        return errors_in(self.header_messages)
 
 
 class HeaderFailed(RuntimeError):
@@ -429,89 +398,31 @@ class LeanPool(Verifier):
         return v
 
     async def _verify(self, c: Candidate) -> Verdict:
-        try:
-            c.code.encode("utf-8")
-        except UnicodeEncodeError as e:
-            return Verdict("rejected", reason=f"refused: not valid Unicode text ({e.reason} at {e.start})")
-        split = split_header(c.code)
-        if split.error is not None:  # a header Lean rejects is judged as Lean judges it, never repaired
-            return Verdict("failed", messages=[split.error], reason=f"header error: {split.error.data}")
-        # a Candidate that carries its problem's header lets the policy check it too (policy.check_candidate)
-        refusal = policy.check_candidate(c.code, c.statement, getattr(c, "header", None))
-        if refusal:
-            return Verdict("rejected", reason=refusal)
+        prepared = prepare(c)
+        if isinstance(prepared, Verdict):  # refused, or a header Lean rejects: judged before any REPL runs
+            return prepared
         if self.core_only:
-            require_mathlib_for(self, [split.header])
-        target = policy.target_theorem(c.code, c.statement)
+            require_mathlib_for(self, [prepared.split.header])
         try:
-            return await self._run(split, target)
-        except _Retry:
+            return await self._run(prepared)
+        except Retry:
             try:
-                return await self._run(split, target, fresh=True)
-            except _Retry as e:
+                return await self._run(prepared, fresh=True)
+            except Retry as e:
                 return Verdict("crashed", reason=f"allocation failure, also on a fresh process: {e.reason}")
 
-    async def _run(self, split: Split, target: str | None, *, fresh: bool = False) -> Verdict:
+    async def _run(self, prepared: Prepared, *, fresh: bool = False) -> Verdict:
         try:
-            w = await self._acquire(split.header, fresh=fresh)
+            w = await self._acquire(prepared.split.header, fresh=fresh)
         except HeaderFailed as e:
-            if e.status == "crashed" and _is_allocation_failure(e.reason):
-                raise _Retry(e.reason) from None
+            if e.status == "crashed" and is_allocation_failure(e.reason):
+                raise Retry(e.reason) from None
             return Verdict(e.status, reason=e.reason)  # type: ignore[arg-type]
-        broken = False
+        broken = True  # unless the check says otherwise (a Retry or an error leaves the worker broken)
         try:
-            if w.header_errors:
-                return Verdict(
-                    "failed",
-                    messages=list(w.header_errors),
-                    reason=f"header error: {w.header_errors[0].data.strip().splitlines()[0]}",
-                )
-            try:
-                resp = await w.repl.command(split.body, env=w.env, timeout=self.timeout)
-                w.uses += 1
-            except ReplTimeout as e:
-                broken = True
-                self.stats["timeouts"] += 1
-                return Verdict("timeout", reason=str(e))
-            except ReplCrashed as e:
-                broken = True
-                self.stats["crashes"] += 1
-                if _is_allocation_failure(e.stderr + e.reason):
-                    raise _Retry(e.reason) from None
-                return Verdict("crashed", reason=str(e)[:2000])
-            if w.repl.last_panic:  # a reply from a REPL that panicked is not trusted (the worker retires)
-                broken = True
-                self.stats["crashes"] += 1
-                return Verdict("crashed", reason=f"Lean panicked: {w.repl.last_panic[:500]}")
-            if isinstance(resp, ReplError):
-                if _is_allocation_failure(resp.message):
-                    broken = True
-                    raise _Retry(resp.message)
-                return Verdict("failed", reason=f"REPL error: {resp.message.strip()}")
-            assert isinstance(resp, CommandResponse)
-            messages = shift_messages(resp.messages, split.offset)
-            sorries = shift_sorries(resp.sorries, split.offset)
-            axioms: list[str] | None = None
-            if target is not None and not resp.errors:
-                try:
-                    ax = await w.repl.command(verdict.axioms_command(target), env=resp.env, timeout=self.timeout)
-                except ReplTimeout as e:
-                    broken = True
-                    return Verdict("timeout", messages=messages, sorries=sorries, reason=f"#print axioms: {e}")
-                except ReplCrashed as e:
-                    broken = True
-                    return Verdict("crashed", messages=messages, sorries=sorries, reason=str(e)[:2000])
-                if w.repl.last_panic:
-                    broken = True
-                    self.stats["crashes"] += 1
-                    return Verdict("crashed", messages=messages, sorries=sorries,
-                                   reason=f"Lean panicked: {w.repl.last_panic[:500]}")
-                if isinstance(ax, CommandResponse):
-                    axioms = verdict.parse_axioms(ax.messages, target)
-            status, reason = verdict.judge(messages, sorries, axioms, self.allowed)
-            if target is None and status != "proved" and not reason:
-                reason = "no theorem found to check"
-            return Verdict(status, messages=messages, sorries=sorries, axioms=axioms or [], reason=reason)  # type: ignore[arg-type]
+            result, broken = await check_on_worker(w, prepared, timeout=self.timeout, allowed=self.allowed,
+                                                   stats=self.stats)
+            return result
         finally:
             await self._release(w, broken=broken)
 
