@@ -22,26 +22,22 @@ are answered with fenced blocks (see :mod:`prover.search.extract`).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from prover.llm.base import Prompt
 from prover.records import Problem
+from prover.templates import render_file
 
 PROMPT_STYLES: tuple[str, ...] = ("tiny", "deepseek", "goedel", "kimina")
 CHAT_STYLES: frozenset[str] = frozenset({"goedel", "kimina"})
 
 FENCE = "```"
-DEEPSEEK_PROMPT = "Complete the following Lean 4 code:\n\n```lean4\n"
-DEEPSEEK_COT_PROMPT = (
-    "Complete the following Lean 4 code with explanatory comments preceding each line of code:\n\n```lean4\n"
-)
-GOEDEL_PLAN_REQUEST = (
-    "Before producing the Lean 4 code to formally prove the given theorem, provide a detailed proof plan "
-    "outlining the main proof steps and strategies.\n"
-    "The plan should highlight key ideas, intermediate lemmas, and proof structures that will guide the "
-    "construction of the final formal proof."
-)
-KIMINA_SYSTEM = "You are an expert in mathematics and Lean 4."
-KIMINA_INSTRUCTION = "Think about and solve the following problem step by step in Lean 4."
+#: The prompt templates (``prover_{style}.md``, ``tactic_{style}.md``), filled by :mod:`prover.templates`.
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+
+
+def _render(name: str, **values: str) -> Prompt:
+    return render_file(PROMPTS_DIR / f"{name}.md", strip_final_newline=True, **values)
 
 
 class PromptError(ValueError):
@@ -116,16 +112,8 @@ def code_prefix(problem: Problem, *, with_docstring: bool = True) -> str:
 def prover_prompt(problem: Problem, style: str = "tiny", cot: bool = False) -> Prompt:
     """The whole-proof prompt for ``problem`` in ``style`` (``cot`` only changes ``deepseek``)."""
     check_style(style)
-    if style == "tiny":
-        return DEEPSEEK_PROMPT + code_prefix(problem)
-    if style == "deepseek":
-        return (DEEPSEEK_COT_PROMPT if cot else DEEPSEEK_PROMPT) + code_prefix(problem)
-    if style == "goedel":
-        code = code_prefix(problem) + "  sorry"
-        return [{"role": "user", "content": f"{DEEPSEEK_PROMPT}{code}{FENCE}\n\n{GOEDEL_PLAN_REQUEST}"}]
-    user = f"{KIMINA_INSTRUCTION}\n# Problem:{informal_text(problem)}\n# Formal statement:\n```lean4\n"
-    user += code_prefix(problem) + "\n```\n"
-    return [{"role": "system", "content": KIMINA_SYSTEM}, {"role": "user", "content": user}]
+    name = "prover_deepseek_cot" if (style == "deepseek" and cot) else f"prover_{style}"
+    return _render(name, code=code_prefix(problem), informal=informal_text(problem))
 
 
 def ends_inside_code(prompt: Prompt) -> bool:
@@ -174,11 +162,4 @@ def tactic_prompt(problem: Problem, tactics: list[str], goals: list[str], style:
             prompt += indent_tactics(["/- tactic state:", *state.split("\n"), "-/"])
         return prompt
     so_far = indent_tactics(tactics) or "  (no tactics yet)\n"
-    user = (
-        f"We are proving this Lean 4 theorem in tactic mode:\n\n```lean4\n{code_prefix(problem)}{so_far}```\n\n"
-        f"The current goals are:\n\n```\n{state}\n```\n\n"
-        "Reply with exactly one next tactic in a ```lean4 block, nothing else."
-    )
-    if style == "kimina":
-        return [{"role": "system", "content": KIMINA_SYSTEM}, {"role": "user", "content": user}]
-    return [{"role": "user", "content": user}]
+    return _render(f"tactic_{style}", code=code_prefix(problem), so_far=so_far, state=state)
