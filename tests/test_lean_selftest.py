@@ -149,6 +149,8 @@ def test_non_core_imports_reads_the_header() -> None:
     assert non_core_imports("import Lean\nimport Std.Data.HashMap\n") == []
     assert non_core_imports("import Mathlib.Tactic -- the tactics\n") == ["Mathlib.Tactic"]
     assert non_core_imports(None) == [] and non_core_imports("theorem x : True := trivial") == []
+    # the header grammar of v4.24.0: `public`/`meta` imports after `module` count too
+    assert non_core_imports("module\n\npublic import Mathlib.Tactic\nmeta import Std\n") == ["Mathlib.Tactic"]
 
 
 async def test_a_mathlib_candidate_on_a_core_repl_is_a_setup_error_naming_the_fix() -> None:

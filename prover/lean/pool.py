@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import threading
 import time
 import weakref
@@ -29,7 +28,7 @@ from typing import Any
 from prover.lean import verdict
 from prover.lean.base import Verifier
 from prover.lean.check import Prepared, Retry, Worker, check_on_worker, is_allocation_failure, prepare
-from prover.lean.header import split_header
+from prover.lean.header import imports, split_header
 from prover.lean.project import LeanMissingError
 from prover.lean.repl import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -101,20 +100,24 @@ def resolve_repl_kind(
 
 #: Module roots a Lean-core REPL has (the toolchain's own packages); any other import needs Lake packages.
 CORE_MODULE_ROOTS = frozenset({"Init", "Std", "Lean", "Lake"})
-_IMPORT_LINE = re.compile(r"^\s*import\s+(?P<mods>[^\n]*)", re.MULTILINE)
 
 
 def non_core_imports(header: str | None) -> list[str]:
-    """The modules ``header`` imports that a Lean-core REPL does not have (``Mathlib``, ``Aesop``...)."""
+    """The modules ``header`` imports that a Lean-core REPL does not have (``Mathlib``, ``Aesop``...).
+
+    Read by the header grammar (:func:`prover.lean.header.split_header`), so ``public``/``meta``
+    imports and trailing comments count as Lean reads them; a header Lean rejects imports nothing here
+    (its candidates fail with the header error).
+    """
     if not header:
         return []
+    split = split_header(header)
+    if split.error is not None:
+        return []
     found: list[str] = []
-    for m in _IMPORT_LINE.finditer(header):  # as written (split_header may normalise module names)
-        for mod in m.group("mods").split():
-            if mod.startswith(("--", "/-")):
-                break  # a trailing comment
-            if mod.split(".")[0].strip("«»") not in CORE_MODULE_ROOTS and mod not in found:
-                found.append(mod)
+    for mod in imports(split.header):
+        if mod.split(".")[0].strip("«»") not in CORE_MODULE_ROOTS and mod not in found:
+            found.append(mod)
     return found
 
 
