@@ -292,3 +292,14 @@ async def test_an_idle_worker_that_died_is_replaced_not_blamed() -> None:
         assert pool.stats["started"] == 2
     finally:
         await pool.aclose()
+
+
+async def test_the_scripted_double_loads_module_and_public_import_headers():
+    """The header grammar's `module` / `public import` forms build a worker on the double as on Lean."""
+    pool = scripted_verifier([{"match": "omega", "response": {}}])
+    try:
+        code = "module\n\npublic import Std\n\ntheorem t (n : Nat) : n + 0 = n := by\n  omega\n"
+        [v] = await pool.verify([Candidate(problem="t", code=code)])
+        assert v.status == "proved", v.reason
+    finally:
+        await pool.aclose()

@@ -48,7 +48,11 @@ def _pos(line: int, col: int) -> dict[str, int]:
 
 
 def is_header(text: str) -> bool:
-    return all(not ln.strip() or ln.strip().startswith("import ") for ln in text.splitlines())
+    """Whether ``text`` is only a module header (``module``, ``prelude``, ``[public|meta] import`` lines), as the
+    pool sends it to build a worker's environment: the double answers it like Lean does, with no message."""
+    words = ("import ", "public import ", "meta import ", "public meta import ")  # lean4 v4.24.0 Lean/Parser/Module.lean
+    return all(not ln.strip() or ln.strip() in ("module", "prelude") or ln.strip().startswith(words)
+               for ln in text.splitlines())
 
 
 class Scripted:
