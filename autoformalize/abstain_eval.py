@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from autoformalize.formalizer import ABSTAINED, FormalizationResult
+from prover.abstention import COLUMNS, ROWS, abstention_rates, empty_matrix
 from prover.records import json_lines
 
 DEFAULT_LABELLED = Path(__file__).resolve().parent / "data" / "labelled.jsonl"
@@ -36,8 +37,6 @@ DEFAULT_LABELLED_TINY = Path(__file__).resolve().parent / "data" / "labelled_tin
 
 def default_labelled(style: str = "full") -> Path:
     return DEFAULT_LABELLED_TINY if style == "tiny" else DEFAULT_LABELLED
-ROWS = ("formalizable", "not_formalizable")
-COLUMNS = ("faithful", "unfaithful", "abstained")
 
 Oracle = Callable[[dict[str, Any], FormalizationResult], bool]
 
@@ -105,12 +104,6 @@ class AbstainReport:
         return "\n".join(lines)
 
 
-def _rate(num: int, den: int) -> float | None:
-    """``num / den``; None (``null`` in JSON, ``n/a`` in the table) when nothing was counted, e.g. the
-    precision of a run that answered nothing, which is undefined rather than 0."""
-    return num / den if den else None
-
-
 def abstain_report(
     rows: Sequence[dict[str, Any]], results: Sequence[FormalizationResult], oracle: Oracle | None = None
 ) -> AbstainReport:
@@ -119,23 +112,12 @@ def abstain_report(
     missing = [row["id"] for row in rows if row["id"] not in by_id]
     if missing:
         raise LabelledError(f"no result for labelled item(s): {', '.join(missing[:10])}")
-    matrix = {r: dict.fromkeys(COLUMNS, 0) for r in ROWS}
+    matrix = empty_matrix()
     items = []
     for row in rows:
         cell = outcome(row, by_id[row["id"]], oracle)
         key = "formalizable" if row["formalizable"] else "not_formalizable"
         matrix[key][cell] += 1
         items.append({"id": row["id"], "row": key, "column": cell, "category": row.get("category", "")})
-    f, nf = matrix["formalizable"], matrix["not_formalizable"]
-    nf_total, f_total = sum(nf.values()), sum(f.values())
-    answered = f["faithful"] + f["unfaithful"] + nf["unfaithful"]
-    rates = {
-        # Abstain-QA's two headline behaviours: abstain on the unanswerable, do not answer wrongly
-        "abstain_rate_not_formalizable": _rate(nf["abstained"], nf_total),
-        "wrong_rate_formalizable": _rate(f["unfaithful"], f_total),
-        "faithful_rate_formalizable": _rate(f["faithful"], f_total),
-        "over_abstain_rate_formalizable": _rate(f["abstained"], f_total),
-        "precision_answered": _rate(f["faithful"], answered),
-        "accuracy": _rate(f["faithful"] + nf["abstained"], f_total + nf_total),
-    }
+    rates = abstention_rates(matrix)
     return AbstainReport(matrix, rates, items)

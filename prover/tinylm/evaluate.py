@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import torch
 from tqdm.auto import tqdm
 
+from prover.abstention import abstention_rates, empty_matrix
 from prover.tinylm.formats import END, extract_proof
 
 #: Tactic names a well-formed proof may start a line with (core Lean 4 and common Mathlib ones).
@@ -261,8 +262,7 @@ def abstention_matrix(model: Any, tokenizer: Any, rows: Sequence[Any], translati
         formats.judge_prompt(rows[i].meta["informal"], extract_text(b)) for i, b in zip(answered, backs, strict=True)],
         ROLE_MAX_TOKENS["judge"], batch_size, desc="eval abstention judge")
     accepted = {i for i, v in zip(answered, verdicts, strict=True) if _label(v) == "faithful"}
-    cols = ("faithful", "unfaithful", "abstained")
-    matrix = {"formalizable": dict.fromkeys(cols, 0), "not_formalizable": dict.fromkeys(cols, 0)}
+    matrix = empty_matrix()
     for i, r in enumerate(rows):
         key = "not_formalizable" if r.kind == "ill_posed" else "formalizable"
         if i not in accepted:
@@ -272,21 +272,7 @@ def abstention_matrix(model: Any, tokenizer: Any, rows: Sequence[Any], translati
         else:
             cell = "faithful" if alpha_normal(stmts[i]) == alpha_normal(r.reference) else "unfaithful"
         matrix[key][cell] += 1
-    f, nf = matrix["formalizable"], matrix["not_formalizable"]
-    f_total, nf_total = sum(f.values()), sum(nf.values())
-    ans = f["faithful"] + f["unfaithful"] + nf["unfaithful"]
-
-    def rate(a: int, b: int) -> float | None:
-        return a / b if b else None
-
-    rates = {
-        "abstain_rate_not_formalizable": rate(nf["abstained"], nf_total),
-        "wrong_rate_formalizable": rate(f["unfaithful"], f_total),
-        "faithful_rate_formalizable": rate(f["faithful"], f_total),
-        "over_abstain_rate_formalizable": rate(f["abstained"], f_total),
-        "precision_answered": rate(f["faithful"], ans),
-        "accuracy": rate(f["faithful"] + nf["abstained"], f_total + nf_total),
-    }
+    rates = abstention_rates(matrix)
     return {"matrix": matrix, "rates": rates}
 
 
