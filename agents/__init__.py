@@ -1,7 +1,7 @@
 """ProofForge agents: MA-LoT's prover and corrector agents over one generator.
 
 Importing this package registers the ``malot`` strategy with :mod:`prover.search.registry`, so
-``prover=malot`` builds :class:`agents.loop.MALoT` through ``prover.search.factory.build_strategy``.
+``prover=malot`` builds :class:`agents.loop.MALoT` through ``prover.search.strategy_factory.build_strategy``.
 """
 
 from agents.registration import register

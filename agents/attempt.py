@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prover.llm.base import Completion, Generator, Prompt, SamplingParams, prompt_text
 from prover.llm.context import fit_sampling
+from prover.llm.generator import Completion, Generator, Prompt, SamplingParams, prompt_text
 from prover.llm.sampling import with_stops
 from prover.records import Candidate, Problem, Verdict
 from prover.search.extract import Extraction, extract, make_candidate

@@ -17,7 +17,7 @@ from typing import Any
 from agents.attempt import Attempt, problem_values, sample_attempts
 from agents.feedback import first_error_line, format_errors, format_goals
 from agents.templates import render
-from prover.llm.base import Generator, Prompt, SamplingParams
+from prover.llm.generator import Generator, Prompt, SamplingParams
 from prover.records import Problem
 from prover.search.prompts import check_style
 

@@ -21,18 +21,19 @@ import time
 from agents.attempt import Attempt
 from agents.corrector_agent import CorrectorAgent
 from agents.prover_agent import ProverAgent
-from prover.lean.base import Verifier
-from prover.llm.base import Generator, SamplingParams
+from prover.lean.verifier import Verifier
+from prover.llm.generator import Generator, SamplingParams
 from prover.records import Outcome, Problem
-from prover.search.base import Budget, Strategy
-from prover.search.judge import VerdictCache
 from prover.search.prompts import check_style
+from prover.search.strategy import MALoTBudget, Strategy
+from prover.search.verdict_cache import VerdictCache
 
 
 class MALoT(Strategy):
     """Prover agent plus corrector agent over one generator (MA-LoT's "model collaboration")."""
 
     name = "malot"
+    budget_type = MALoTBudget
 
     def __init__(
         self,
@@ -58,9 +59,8 @@ class MALoT(Strategy):
         for a, v in zip(attempts, verdicts, strict=True):
             a.verdict = v
 
-    async def aprove(self, problem: Problem, budget: Budget) -> Outcome:
-        if budget.samples < 1:
-            raise ValueError(f"{self.name}: budget.samples must be >= 1, got {budget.samples}")
+    async def aprove(self, problem: Problem, budget: MALoTBudget) -> Outcome:
+        self.check_budget(budget)
         cache = VerdictCache()
         origin = {"strategy": self.name}
         t0 = time.perf_counter()

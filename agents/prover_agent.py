@@ -13,7 +13,7 @@ from typing import Any
 
 from agents.attempt import Attempt, problem_values, sample_attempts
 from agents.templates import render
-from prover.llm.base import Generator, Prompt, SamplingParams
+from prover.llm.generator import Generator, Prompt, SamplingParams
 from prover.records import Problem
 from prover.search.prompts import check_style
 

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from prover.lean.base import Verifier
-from prover.llm.base import Generator
-from prover.search.base import Strategy
-from prover.search.factory import sampling_from_cfg
+from prover.lean.verifier import Verifier
+from prover.llm.generator import Generator
 from prover.search.registry import register_strategy
+from prover.search.strategy import Strategy
+from prover.settings import MALoTSettings
 
 
-def _build_malot(data: Mapping[str, Any], generator: Generator, verifier: Verifier, style: str) -> Strategy:
+def _build_malot(settings: MALoTSettings, generator: Generator, verifier: Verifier) -> Strategy:
     from agents.loop import MALoT
 
-    sampling = sampling_from_cfg(data.get("sampling"))
-    corr = data.get("corrector_sampling")
-    corrector = sampling_from_cfg(corr, what="prover.corrector_sampling") if corr else None
-    return MALoT(generator, verifier, sampling, style, corrector_sampling=corrector)
+    corrector = settings.corrector_sampling.params() if settings.corrector_sampling else None
+    return MALoT(generator, verifier, settings.sampling.params(), settings.prompt_style, corrector_sampling=corrector)
 
 
 def register() -> None:
     """Register ``malot`` (idempotent)."""
-    register_strategy("malot", spends="samples", build=_build_malot)
+    register_strategy("malot", settings=MALoTSettings, build=_build_malot)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prover.llm.base import Prompt
+from prover.llm.generator import Prompt
 from prover.search.prompts import check_style
 from prover.templates import TemplateError, render_file
 

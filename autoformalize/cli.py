@@ -40,9 +40,9 @@ from autoformalize.prompts import (
     template_path,
 )
 from autoformalize.retrieval import RetrievalError
-from prover.config import check_run_manifest, hydra_app, run_dir_for, to_container, write_run_manifest
-from prover.lean.base import Verifier
-from prover.llm.base import Generator, SamplingParams
+from prover.config import check_run_manifest, run_dir_for, to_container, write_run_manifest
+from prover.lean.verifier import Verifier
+from prover.llm.generator import Generator, SamplingParams
 from prover.llm.sampling import sampling_from_config
 from prover.records import JsonlWriter, RecordError, json_lines, read_jsonl
 
@@ -224,13 +224,13 @@ async def _services(cfg: DictConfig, run_dir: Path, generator: Generator | None,
     judge_generator = None
     try:
         if verifier is None and needs_lean:
-            from prover.lean.factory import build_verifier
             from prover.lean.selftest import record_in_manifest, start_checks
+            from prover.lean.verifier_factory import build_verifier
 
             verifier = build_verifier(cfg.lean)
             # Mathlib on a Lean-core REPL, or Lean disagreeing with the smoke self-check: stop before judging
             record_in_manifest(run_dir, await start_checks(verifier, to_container(cfg.get("lean")), headers=headers))
-        from prover.llm.factory import build_generator
+        from prover.llm.generator_factory import build_generator
 
         if generator is None:
             generator = build_generator(cfg.model)
@@ -333,7 +333,7 @@ async def _run_library(cfg: DictConfig, run_dir: Path, generator: Generator, ver
     if decls is None:
         own = verifier is None
         if own:
-            from prover.lean.factory import build_verifier
+            from prover.lean.verifier_factory import build_verifier
 
             verifier = build_verifier(cfg.lean)
         try:
@@ -396,16 +396,3 @@ def run_formalize(cfg: DictConfig, *, generator: Generator | None = None,
 
 
 # ---------------------------------------------------------------------------- CLI
-def main() -> None:
-    """Hydra entry point over ``configs/formalize.yaml`` (config folder resolved at call time)."""
-    from prover.exit_codes import INPUT, SETUP, USAGE
-    from prover.lean.project import LeanMissingError
-    from prover.llm.errors import GeneratorConfigError, GeneratorError
-
-    errors = {(GeneratorConfigError,): USAGE, (LeanMissingError, GeneratorError): SETUP, (FormalizeConfigError, PromptError, RetrievalError): USAGE,
-              INPUT_ERRORS: INPUT}
-    hydra_app("formalize", run_formalize, prefix="proofforge-formalize: ", errors=errors)()
-
-
-if __name__ == "__main__":
-    main()

@@ -31,8 +31,8 @@ from autoformalize.typecheck import (
     statement_candidate,
     typechecks,
 )
-from prover.lean.base import Verifier
-from prover.llm.base import Generator, SamplingParams
+from prover.lean.verifier import Verifier
+from prover.llm.generator import Generator, SamplingParams
 
 #: miniF2F's header (Lean v4.24 port) without the heartbeat override.
 DEFAULT_HEADER = "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n"

@@ -34,8 +34,8 @@ from evals.data import load_dataset  # noqa: E402
 from evals.run import arun_eval  # noqa: E402
 from evals.summary import load_outcomes  # noqa: E402
 from prover.config import compose  # noqa: E402
+from prover.lean.double_pools import scripted_verifier  # noqa: E402
 from prover.lean.pool import LeanPool  # noqa: E402
-from prover.lean.testing import scripted_verifier  # noqa: E402
 from prover.llm.scripted import ScriptedGenerator  # noqa: E402
 from prover.records import Candidate, Outcome, Problem, write_jsonl  # noqa: E402
 

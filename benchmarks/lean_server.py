@@ -37,7 +37,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from prover.lean.testing import scripted_verifier  # noqa: E402
+from prover.lean.double_pools import scripted_verifier  # noqa: E402
 from prover.records import Candidate  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ class ProcessServer:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         env.pop("PROOFFORGE_LEAN_SERVER_API_KEY", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "prover.serving.lean_server.cli", "lean=scripted", f"lean.workers={workers}",
+            [sys.executable, "-m", "prover.apps.lean_server", "lean=scripted", f"lean.workers={workers}",
              f"lean.rules_file={rules_file}", f"port={port}", "cache_size=0", f"max_pending={max_pending}",
              "log_level=warning", f"hydra.run.dir={self.tmp.name}/run", *extra],
             cwd=str(REPO), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -18,9 +18,9 @@ import argparse
 import asyncio
 import time
 
+from prover.lean.double_pools import double_env, scripted_argv, scripted_verifier, write_rules
 from prover.lean.header import split_header
 from prover.lean.repl import Repl
-from prover.lean.testing import double_env, scripted_argv, scripted_verifier, write_rules
 from prover.records import Candidate
 
 CODE = "import Mathlib\n\ntheorem t{i} : 1 + 1 = 2 := by norm_num"

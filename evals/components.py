@@ -14,11 +14,11 @@ from omegaconf import DictConfig
 from evals.data import Dataset
 from evals.passk import budget_description
 from prover.config import to_container
-from prover.lean.base import Verifier
 from prover.lean.project import project_pins
-from prover.llm.base import Generator
+from prover.lean.verifier import Verifier
+from prover.llm.generator import Generator
 from prover.llm.wrappers import SerializedGenerator
-from prover.search.base import Budget, Strategy
+from prover.search.strategy import Budget, Strategy
 
 IN_PROCESS_BACKENDS = ("hf", "vllm")
 
@@ -28,31 +28,36 @@ def build_components(
 ) -> tuple[Generator, Verifier, Strategy, Budget]:
     """Prover config, then verifier: a typo or a missing Lean must fail before the (possibly slow) model
     is loaded or trained."""
-    from prover.search.factory import build_strategy, check_prover_cfg, check_strategy_fits
+    from prover.lean.verifier_factory import lean_settings
+    from prover.llm.generator_factory import model_settings
+    from prover.search.strategy_factory import build_strategy, check_strategy_fits, prover_settings
 
-    budget = check_prover_cfg(cfg.prover)
+    # The config becomes typed settings here, once (prover/settings.py): everything below takes them.
+    prover = prover_settings(cfg.prover)
+    lean = lean_settings(cfg.get("lean")) if verifier is None else None
     if verifier is None:  # an injected verifier is the caller's choice
-        check_strategy_fits(cfg.prover, cfg.get("lean"))
+        check_strategy_fits(prover, lean)
     built = verifier is None
     if verifier is None:
-        from prover.lean.factory import build_verifier
+        from prover.lean.verifier_factory import build_verifier
 
-        verifier = build_verifier(cfg.lean)
+        verifier = build_verifier(lean)
     try:
         if generator is None:
-            from prover.llm.factory import build_generator
+            from prover.llm.generator_factory import build_generator
 
-            generator = build_generator(cfg.model)
-            backend = str((cfg.get("model") or {}).get("backend", "hf"))
-            if int(cfg.get("concurrency", 1) or 1) > 1 and backend in IN_PROCESS_BACKENDS:
+            model = model_settings(cfg.model)
+            generator = build_generator(model)
+            if int(cfg.get("concurrency", 1) or 1) > 1 and model.backend in IN_PROCESS_BACKENDS:
                 generator = SerializedGenerator(generator)
-        strategy = build_strategy(cfg.prover, generator, verifier)
+        strategy = build_strategy(prover, generator, verifier)
     except BaseException:
         if built:  # the model could not be built: the REPL processes started for it go too
             close = getattr(verifier, "close", None)
             if callable(close):
                 close()
         raise
+    budget = prover.budget
     return generator, verifier, strategy, budget
 
 

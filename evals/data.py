@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from prover.config import cache_dir
+from prover.paths import cache_dir
 from prover.records import Problem, json_lines
 
 DEMO_PATH = Path(__file__).resolve().parent / "demo" / "demo.jsonl"

@@ -25,6 +25,6 @@ def fatal_errors() -> tuple[type[BaseException], ...]:
 
 
 def config_errors() -> tuple[type[BaseException], ...]:
-    from prover.search.factory import ConfigError
+    from prover.search.strategy_factory import ConfigError
 
     return (DatasetError, EvalConfigError, ConfigError)

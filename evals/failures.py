@@ -153,7 +153,7 @@ def has_rounds(summary: dict[str, Any], outcomes: list[Outcome]) -> bool:
 # ------------------------------------------------------------------------------- banner
 
 
-#: Backends whose verdicts do not come from Lean (prover/lean/testing.py).
+#: Backends whose verdicts do not come from Lean (prover/lean/double_pools.py).
 DOUBLES = ("scripted", "replay")
 
 

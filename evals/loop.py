@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from evals.errors import fatal_errors
 from evals.passk import SampleCounts, counts_from_record
 from prover.records import JsonlWriter, Problem
-from prover.search.base import Budget, Strategy
+from prover.search.strategy import Budget, Strategy
 
 
 async def prove_all(

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import agents  # noqa: F401  (registers the MA-LoT strategy with prover.search.registry)
 from evals.components import build_components, eval_meta
-from evals.data import Dataset, DatasetError, dataset_from_cfg
+from evals.data import Dataset, dataset_from_cfg
 from evals.errors import EvalConfigError, config_errors, fatal_errors
 from evals.loop import prove_all
 from evals.passk import SampleCounts
@@ -31,13 +31,12 @@ from evals.summary import OUTCOMES, print_summary, summary_of_fresh_run, write_s
 from prover.config import (
     add_to_manifest,
     check_run_manifest,
-    hydra_app,
     run_dir_for,
     to_container,
     write_run_manifest,
 )
-from prover.lean.base import Verifier
-from prover.llm.base import Generator
+from prover.lean.verifier import Verifier
+from prover.llm.generator import Generator
 from prover.records import JsonlWriter, RecordError
 from prover.tracking import Tracker, TrackerError, open_tracker
 
@@ -228,7 +227,7 @@ class EvalPartialFailure(Exception):
     """The run went to its end, but some problems raised: everything else is written (exit 1)."""
 
 
-def _task(cfg: DictConfig) -> None:
+def eval_task(cfg: DictConfig) -> None:
     try:
         run_dir = run_eval(cfg)
     except KeyboardInterrupt:
@@ -247,23 +246,3 @@ def _task(cfg: DictConfig) -> None:
             f"{missing} problem(s) raised instead of being judged (errors in {run_dir / ERRORS}); "
             f"everything else is written; rerun with {how} to retry them"
         )
-
-
-def main() -> None:
-    """Hydra entry point over ``configs/eval.yaml`` (config folder resolved at call time).
-
-    Exit codes (prover/exit_codes.py, the README's table): no Lean or an unusable model 4, a bad
-    dataset file 3, a bad config/run folder 2, some problems raised 1 (after writing the rest),
-    Ctrl-C 130 (one line saying how many problems were kept and how to resume).
-    """
-    from prover.exit_codes import INPUT, INTERRUPTED, PARTIAL, SETUP, USAGE
-    from prover.llm.errors import GeneratorConfigError
-
-    hydra_app("eval", _task, prefix="proofforge-eval: ",
-              errors={(GeneratorConfigError,): USAGE, fatal_errors(): SETUP, (DatasetError,): INPUT,
-                      config_errors(): USAGE,
-                      (EvalInterrupted,): INTERRUPTED, (EvalPartialFailure,): PARTIAL})()
-
-
-if __name__ == "__main__":
-    main()

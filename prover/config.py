@@ -19,23 +19,31 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from prover.paths import MANIFEST, REPO_ROOT, cache_dir, config_dir  # noqa: F401  (re-exported for the apps)
 
 
-def config_dir() -> Path:
-    """The configs folder: ``$PROOFFORGE_CONFIGS``, the checkout's ``configs/``, or the packaged copy."""
-    env = os.environ.get("PROOFFORGE_CONFIGS")
-    if env:
-        return Path(env).resolve()
-    repo = REPO_ROOT / "configs"
-    if repo.is_dir():
-        return repo
-    return Path(__file__).resolve().parent / "_configs"
+def register_schemas() -> None:
+    """Store the typed settings (prover/settings.py) in Hydra's ConfigStore as the schemas of their groups.
 
+    ``configs/lean/local.yaml`` starts with ``- /schema/lean@_here_: lean``, the prover presets with their
+    strategy's schema, the model presets with ``model``: Hydra merges each file onto its dataclass, so an
+    unknown key (``lean.timout=5``) or a wrong type (``prover.budget.samples=many``) stops composition with
+    Hydra's own message, and a key of another strategy (``prover.budget.expansions`` under
+    ``prover=wholeproof``) is refused the same way. Idempotent.
+    """
+    from hydra.core.config_store import ConfigStore
 
-def cache_dir() -> Path:
-    """Where downloads, trained tiny models and built artefacts go (``$PROOFFORGE_CACHE``)."""
-    return Path(os.environ.get("PROOFFORGE_CACHE", Path.home() / ".cache" / "proofforge")).expanduser()
+    from prover import settings
+
+    store = ConfigStore.instance()
+    for group, name, node in (
+        ("schema/lean", "lean", settings.LeanSettings),
+        ("schema/model", "model", settings.ModelSettings),
+        ("schema/prover", "wholeproof", settings.WholeProofSettings),
+        ("schema/prover", "malot", settings.MALoTSettings),
+        ("schema/prover", "bestfirst", settings.BestFirstSettings),
+    ):
+        store.store(group=group, name=name, node=node)
 
 
 def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
@@ -44,6 +52,7 @@ def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    register_schemas()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         return hydra_compose(config_name=config_name, overrides=list(overrides))
@@ -63,10 +72,6 @@ def run_dir_for(cfg: DictConfig, *, error: Callable[[str], Exception], prog: str
         return Path(HydraConfig.get().runtime.output_dir).resolve()
     except (ImportError, ValueError):
         raise error(f"no run folder: set out_dir=<folder> (or run through {prog})") from None
-
-
-#: The file in a run folder that records what its results depend on (see :func:`check_run_manifest`).
-MANIFEST = "manifest.json"
 
 
 def check_run_manifest(
@@ -211,8 +216,8 @@ def used_config_groups(*, _root_: DictConfig) -> str:
     choices = _root_.hydra.runtime.get("choices") or {}
     lines = []
     for group in sorted(str(g) for g in choices):
-        if group == "hydra" or group.startswith("hydra/"):
-            continue
+        if group in ("hydra", "schema") or group.startswith(("hydra/", "schema/")):
+            continue  # Hydra's own groups, and the typed schemas (register_schemas) under the presets
         options = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
         lines.append(f"{group}: {', '.join(options)} (default: {choices[group]})")
     return "\n".join(lines) or "(none)"
@@ -429,6 +434,7 @@ def hydra_app(
 
         global _LAST_SWEEP
         _LAST_SWEEP = None
+        register_schemas()
         hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(run)()
         sweep = _LAST_SWEEP
         if sweep and sweep["failed"]:

@@ -2,7 +2,7 @@
 
 Its embedded default is ``proofforge-eval``'s default config: the offline tiny model,
 the MA-LoT prover+corrector loop, the demo set, the local Lean REPL pool. Lean comes
-first: :func:`prover.lean.setup.ensure_lean` installs elan and builds the REPL when they
+first: :func:`prover.lean.install.ensure_lean` installs elan and builds the REPL when they
 are missing, and where that cannot work (no network) we print its one sentence and exit
 2 before anything expensive (the tiny model is trained on first use, after this check).
 Overrides pass straight through to the eval, e.g. ``python -m prover.main
@@ -34,8 +34,8 @@ def needs_mathlib(overrides: Sequence[str]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    from prover.lean.install import ensure_lean
     from prover.lean.project import LeanMissingError
-    from prover.lean.setup import ensure_lean
 
     if not any(a in ("-h", "--help", "--hydra-help", "--cfg", "-c", "--info") for a in args):
         try:
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"proofforge: {e}", file=sys.stderr)
             return SETUP
         print(f"[proofforge] Lean REPL ready: {' '.join(map(str, setup.argv))} (in {setup.cwd})", flush=True)
-    from evals.run import main as eval_main
+    from prover.apps.eval import main as eval_main
 
     sys.argv = [sys.argv[0] if sys.argv else "prover.main", *args]
     eval_main()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from agents.loop import MALoT
-from prover.lean.testing import scripted_verifier
-from prover.llm.base import SamplingParams
+from prover.lean.double_pools import scripted_verifier
+from prover.llm.generator import SamplingParams
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import Problem
-from prover.search.base import Budget
+from prover.search.strategy import MALoTBudget
 
 P = Problem(
     name="t1",
@@ -30,7 +30,7 @@ async def test_failed_proof_is_corrected_and_proved():
     gen = ScriptedGenerator([("Fix the following", "  subst h\n  rfl\n```"), ("Complete the following", "  linarith\n```")])
     rules = [PROVED, error_rule("linarith", "linarith failed to find a contradiction\na : ℕ\n⊢ False")]
     async with scripted_verifier(rules) as v:
-        out = await MALoT(gen, v, SamplingParams(max_tokens=64)).aprove(P, Budget(samples=2, rounds=3, corrections=1))
+        out = await MALoT(gen, v, SamplingParams(max_tokens=64)).aprove(P, MALoTBudget(samples=2, rounds=3, corrections=1))
     assert out.proved and out.meta["proved_round"] == 1 and out.meta["rounds_run"] == 1
     assert len(gen.calls) == 2  # stopped as soon as the correction was proved
     prover_turns = [t for t in out.turns if t["agent"] == "prover"]
@@ -46,7 +46,7 @@ async def test_never_succeeds_uses_the_whole_budget():
     outputs = iter(range(1000))
     gen = ScriptedGenerator(lambda text, i, call: f"  tac_{next(outputs)}\n```")
     async with scripted_verifier([]) as v:
-        out = await MALoT(gen, v, SamplingParams()).aprove(P, Budget(samples=2, rounds=2, corrections=2))
+        out = await MALoT(gen, v, SamplingParams()).aprove(P, MALoTBudget(samples=2, rounds=2, corrections=2))
     assert not out.proved and out.meta["rounds_run"] == 2
     rounds = [t["round"] for t in out.turns]
     assert rounds.count(0) == 2 and rounds.count(1) == 4 and rounds.count(2) == 8
@@ -58,7 +58,7 @@ async def test_never_succeeds_uses_the_whole_budget():
 async def test_rounds_chain_on_the_previous_rounds_attempt():
     gen = ScriptedGenerator(lambda text, i, call: f"  attempt_round_{call}\n```")
     async with scripted_verifier([]) as v:
-        out = await MALoT(gen, v, SamplingParams()).aprove(P, Budget(samples=1, rounds=2, corrections=1))
+        out = await MALoT(gen, v, SamplingParams()).aprove(P, MALoTBudget(samples=1, rounds=2, corrections=1))
     round2_prompt = gen.calls[2][0][0]
     assert "attempt_round_1" in round2_prompt and "attempt_round_0" not in round2_prompt
     by_round = {t["round"]: t for t in out.turns}
@@ -75,7 +75,7 @@ async def test_sorry_warning_alone_is_not_proved():
     }
     gen = ScriptedGenerator([("Fix the following", "  exact?\n```"), ("Complete the following", "  exact?\n```")])
     async with scripted_verifier([sorry_reply]) as v:
-        out = await MALoT(gen, v, SamplingParams()).aprove(P, Budget(samples=1, rounds=1, corrections=1))
+        out = await MALoT(gen, v, SamplingParams()).aprove(P, MALoTBudget(samples=1, rounds=1, corrections=1))
     assert not out.proved and [vd.status for vd in out.verdicts] == ["failed", "failed"]
     assert "Lean reported:\ndeclaration uses 'sorry'\n" in out.turns[1]["prompt"]
 
@@ -83,6 +83,6 @@ async def test_sorry_warning_alone_is_not_proved():
 async def test_output_without_proof_is_not_sent_to_lean_or_corrected():
     gen = ScriptedGenerator([("Complete the following", "```\nI cannot do this.")])
     async with scripted_verifier([]) as v:
-        out = await MALoT(gen, v, SamplingParams()).aprove(P, Budget(samples=2, rounds=2, corrections=1))
+        out = await MALoT(gen, v, SamplingParams()).aprove(P, MALoTBudget(samples=2, rounds=2, corrections=1))
     assert out.meta["lean_calls"] == 0 and len(gen.calls) == 1
     assert {vd.reason for vd in out.verdicts} == {"no proof in model output"}

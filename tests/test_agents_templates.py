@@ -9,7 +9,7 @@ from agents.attempt import Attempt
 from agents.corrector_agent import CorrectorAgent
 from agents.feedback import failing_goals, first_error_line, format_errors
 from agents.prover_agent import ProverAgent
-from prover.llm.base import SamplingParams
+from prover.llm.generator import SamplingParams
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import Message, Pos, Problem, Verdict
 from prover.search.extract import extract, make_candidate

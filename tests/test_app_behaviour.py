@@ -92,7 +92,7 @@ def test_a_run_that_fails_before_it_started_leaves_no_run_folder(monkeypatch, tm
 
 
 def test_check_with_a_missing_input_exits_1_and_leaves_nothing(monkeypatch, tmp_path, capsys):
-    from prover.lean.cli import main
+    from prover.apps.check import main
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", ["proofforge-check", "inputs=[nope.lean]", "lean=scripted"])
@@ -118,8 +118,8 @@ SLOW_SORRY = ('[{"match": "sorry", "delay": 0.3, "response": {"messages": [{"sev
               '"pos": {"line": 1, "column": 8}, "data": "declaration uses \'sorry\'"}]}}]')
 
 
-@pytest.mark.parametrize("module,watch", [("autoformalize.cli", "results.jsonl"),
-                                          ("prover.synthetic.pipeline", "round_1/formalized.jsonl")])
+@pytest.mark.parametrize("module,watch", [("prover.apps.formalize", "results.jsonl"),
+                                          ("prover.apps.synth", "round_1/formalized.jsonl")])
 def test_ctrl_c_in_formalize_and_synth_is_one_line_and_exit_130(tmp_path, module, watch):
     import os
     import signal
@@ -132,8 +132,8 @@ def test_ctrl_c_in_formalize_and_synth_is_one_line_and_exit_130(tmp_path, module
     rules.write_text(SLOW_SORRY)
     run = tmp_path / "run"
     argv = [sys.executable, "-m", module, f"hydra.run.dir={run}", "lean=scripted", f"lean.rules_file={rules}",
-            "model.backend=scripted", "+model.default='theorem x : 1 = 1 := by sorry'", "lean.selftest=false"]
-    argv += ["batch_size=1", "progress=false"] if module == "autoformalize.cli" else \
+            "model.backend=scripted", "model.default='theorem x : 1 = 1 := by sorry'", "lean.selftest=false"]
+    argv += ["batch_size=1", "progress=false"] if module == "prover.apps.formalize" else \
         ["finetune.enabled=false", "formalize.batch_size=1"]
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -176,9 +176,16 @@ def test_the_readme_exit_code_table_is_the_one_the_apps_use():
     # every app maps its errors onto the table (no literal exit numbers of its own)
     import re
 
-    for app in ("prover/lean/cli.py", "prover/serving/cli.py", "evals/run.py", "autoformalize/cli.py",
-                "prover/synthetic/pipeline.py"):
-        text = (REPO_ROOT / app).read_text()
+    import tomllib
+
+    scripts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    # one convention: proofforge-<name> is prover.apps.<name>:main (prover/apps/__init__.py)
+    assert {cmd: target for cmd, target in scripts.items()} == {
+        cmd: f"prover.apps.{cmd.removeprefix('proofforge-').replace('-', '_')}:main" for cmd in scripts}
+    for app in sorted((REPO_ROOT / "prover" / "apps").glob("*.py")):
+        if app.name == "__init__.py":
+            continue
+        text = app.read_text()
         assert "prover.exit_codes import" in text, app
         assert not re.search(r"\)\s*:\s*\d+\s*[,}]", text), app  # e.g. "(ValueError,): 1"
 
@@ -186,7 +193,7 @@ def test_the_readme_exit_code_table_is_the_one_the_apps_use():
 def test_an_eval_in_which_some_problems_raised_exits_1_after_writing_everything(monkeypatch, tmp_path, capsys):
     import json
 
-    from evals import run as eval_run
+    from prover.apps import eval as eval_run
     from prover.llm.scripted import ScriptedGenerator
 
     class Flaky(ScriptedGenerator):
@@ -195,7 +202,7 @@ def test_an_eval_in_which_some_problems_raised_exits_1_after_writing_everything(
                 raise RuntimeError("backend hiccup")
             return await super().agenerate(prompts, sampling)
 
-    monkeypatch.setattr("prover.llm.factory.build_generator",
+    monkeypatch.setattr("prover.llm.generator_factory.build_generator",
                         lambda cfg: Flaky([("", "  decide\n```")]))
     out = tmp_path / "run"
     monkeypatch.chdir(tmp_path)
@@ -219,8 +226,8 @@ def test_an_eval_in_which_some_problems_raised_exits_1_after_writing_everything(
 ])
 def test_nonsense_values_are_refused_at_start_naming_the_key(tmp_path, override, message):
     from evals.run import EvalConfigError, run_eval
+    from prover.apps.check import CheckConfigError, run_check
     from prover.config import compose
-    from prover.lean.cli import CheckConfigError, run_check
     from prover.synthetic.pipeline import check_settings
 
     with pytest.raises(EvalConfigError, match=f"^{message}"):  # before the model: its path does not exist

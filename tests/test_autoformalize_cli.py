@@ -16,7 +16,7 @@ from autoformalize.cli import FormalizeConfigError, run_formalize
 from autoformalize.formalizer import FormalizationResult
 from autoformalize.herald_eval import HeraldEvalError, herald_summary, informal_from_prefix, pass_at_k
 from prover.config import REPO_ROOT, compose
-from prover.lean.testing import scripted_verifier
+from prover.lean.double_pools import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import read_jsonl
 
@@ -164,7 +164,7 @@ def test_cli_process_reports_bad_input_in_one_line(tmp_path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{not json}\n{\"informal_statement\": \"x\"}\n")
     proc = subprocess.run(
-        [sys.executable, "-c", "from autoformalize.cli import main; main()", f"input={bad}",
+        [sys.executable, "-c", "from prover.apps.formalize import main; main()", f"input={bad}",
          f"hydra.run.dir={tmp_path / 'run'}", "lean=scripted"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
     )
@@ -285,7 +285,7 @@ def test_cli_process_formalizes_abstains_and_resumes(tmp_path) -> None:
     items.write_text('{"id": "two", "informal_statement": "Two plus two is four."}\n'
                      '{"id": "glorp", "informal_statement": "Every glorpic number is snarfed."}\n')
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-c", "from autoformalize.cli import main; main()", f"hydra.run.dir={run_dir}",
+    cmd = [sys.executable, "-c", "from prover.apps.formalize import main; main()", f"hydra.run.dir={run_dir}",
            f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "model=e2e", "lean=scripted",
            f"lean.rules_file={rules}", f"input={items}", "n=2"]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
@@ -318,7 +318,7 @@ def test_retrieval_from_config_puts_declarations_into_the_prompt(tmp_path, pool)
 
 
 def test_help_names_the_app_and_its_modes() -> None:
-    proc = subprocess.run([sys.executable, "-c", "from autoformalize.cli import main; main()", "--help"],
+    proc = subprocess.run([sys.executable, "-c", "from prover.apps.formalize import main; main()", "--help"],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("proofforge-formalize: ") and "herald_eval | abstain_eval | library" in proc.stdout
@@ -361,7 +361,7 @@ def test_prompt_files_from_config_are_used_and_checked_before_any_model_loads(tm
 
 def test_the_verifier_is_built_before_the_model(tmp_path, monkeypatch) -> None:
     """A missing Lean must be reported before minutes of model loading, not after."""
-    import prover.lean.factory
+    import prover.lean.verifier_factory
 
     class NoLean(RuntimeError):
         pass
@@ -369,6 +369,6 @@ def test_the_verifier_is_built_before_the_model(tmp_path, monkeypatch) -> None:
     def no_lean(cfg):
         raise NoLean("Lean is not installed")
 
-    monkeypatch.setattr(prover.lean.factory, "build_verifier", no_lean)
+    monkeypatch.setattr(prover.lean.verifier_factory, "build_verifier", no_lean)
     with pytest.raises(NoLean):  # the model path does not exist either: its error would come first otherwise
         run_formalize(_cfg(tmp_path, f"model.path={tmp_path / 'no-model'}", "limit=1"))

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from autoformalize.formalizer import ABSTAINED, FORMALIZED, FormalizationResult, Formalizer, ItemError
-from prover.lean.testing import scripted_verifier
+from prover.lean.double_pools import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
 
 SORRY_WARNING = {"messages": [{"severity": "warning", "pos": {"line": 1, "column": 8},

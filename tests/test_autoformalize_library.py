@@ -16,7 +16,7 @@ from autoformalize.library import (
     scan_lean_source,
     translation_order,
 )
-from prover.lean.testing import scripted_verifier
+from prover.lean.double_pools import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import read_jsonl
 

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from evals.report import ReportError, load_run, main, write_comparison, write_report
+from evals.report import ReportError, load_run, write_comparison, write_report
 from evals.summary import OUTCOMES, write_summary
+from prover.apps.report import main
 from prover.records import Candidate, Outcome, Problem, Verdict, write_jsonl
 
 META = {

@@ -15,12 +15,12 @@ import pytest
 from omegaconf import OmegaConf
 
 from evals import components as eval_components
-from evals import run as eval_run
 from evals.data import dataset_from_cfg
 from evals.run import EvalConfigError, run_eval
 from evals.summary import load_outcomes, write_summary
+from prover.apps import eval as eval_app
 from prover.config import REPO_ROOT, compose
-from prover.lean.testing import scripted_verifier
+from prover.lean.double_pools import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
 from prover.llm.wrappers import SerializedGenerator
 
@@ -145,7 +145,7 @@ def _cli(tmp_path: Path, *args: str, flags: tuple[str, ...] = ()) -> list[str]:
     (extra / "lean").mkdir(parents=True, exist_ok=True)
     (extra / "model" / "scripted_test.yaml").write_text(MODEL_YAML)
     (extra / "lean" / "scripted_test.yaml").write_text(LEAN_YAML)
-    return [sys.executable, "-m", "evals.run", *flags, "--config-dir", str(extra), "model=scripted_test",
+    return [sys.executable, "-m", "prover.apps.eval", *flags, "--config-dir", str(extra), "model=scripted_test",
             "lean=scripted_test", "prover=wholeproof", "prover.budget.samples=4", "report=false", *args]
 
 
@@ -246,11 +246,11 @@ def test_hydra_multirun_sweep(tmp_path):
 def _main(monkeypatch, tmp_path: Path, *overrides: str) -> None:
     """``proofforge-eval <overrides>`` in this process (Hydra composes them as on the command line)."""
     monkeypatch.setattr(sys, "argv", ["proofforge-eval", f"hydra.run.dir={tmp_path / 'hydra'}", *overrides])
-    eval_run.main()
+    eval_app.main()
 
 
 def test_lean_missing_is_one_sentence_and_exit_4(tmp_path, monkeypatch, capsys):
-    from prover.lean import factory
+    from prover.lean import verifier_factory as factory
     from prover.lean.project import LeanMissingError
 
     def no_lean(cfg):
@@ -258,7 +258,7 @@ def test_lean_missing_is_one_sentence_and_exit_4(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(factory, "build_verifier", no_lean)
     built = []
-    monkeypatch.setattr("prover.llm.factory.build_generator", lambda cfg: built.append(cfg))
+    monkeypatch.setattr("prover.llm.generator_factory.build_generator", lambda cfg: built.append(cfg))
     with pytest.raises(SystemExit) as e:
         _main(monkeypatch, tmp_path, f"out_dir={tmp_path / 'x'}")
     assert e.value.code == 4 and built == []  # setup error (prover/exit_codes.py), before the model was built
@@ -277,7 +277,7 @@ def test_bad_dataset_is_a_clear_error(tmp_path, monkeypatch, capsys):
     ("model.backend=nope", "unknown model.backend 'nope'"),
     ("prover.name=nope", "prover.name must be one of"),
     ("lean.backend=nope", "unknown backend 'nope'"),
-    ("prover.budget.samples=0", "prover.budget.samples must be >= 1 for the malot strategy"),
+    ("prover.budget.samples=0", "prover.budget.samples must be >= 1 for a MALoTBudget"),
 ])
 def test_bad_component_config_is_one_line(tmp_path, monkeypatch, capsys, override, message):
     base = [f"out_dir={tmp_path / 'x'}", "model.backend=scripted"]
@@ -291,24 +291,24 @@ def test_bad_component_config_is_one_line(tmp_path, monkeypatch, capsys, overrid
 
 def test_bad_prover_config_fails_before_lean_or_the_model_is_built(tmp_path, monkeypatch, capsys):
     built = []
-    monkeypatch.setattr("prover.lean.factory.build_verifier", lambda cfg: built.append("lean"))
-    monkeypatch.setattr("prover.llm.factory.build_generator", lambda cfg: built.append("model"))
+    monkeypatch.setattr("prover.lean.verifier_factory.build_verifier", lambda cfg: built.append("lean"))
+    monkeypatch.setattr("prover.llm.generator_factory.build_generator", lambda cfg: built.append("model"))
     with pytest.raises(SystemExit) as e:
         _main(monkeypatch, tmp_path, f"out_dir={tmp_path / 'x'}", "prover=bestfirst", "prover.budget.expansions=0")
     assert e.value.code == 2 and built == []
-    assert "prover.budget.expansions must be >= 1 for the bestfirst strategy" in capsys.readouterr().err
+    assert "prover.budget.expansions must be >= 1 for a BestFirstBudget" in capsys.readouterr().err
 
 
 def test_main_job_stops_before_anything_expensive_without_lean(monkeypatch, capsys):
     import prover.main as main_job
-    from prover.lean import setup
+    from prover.lean import install as setup
     from prover.lean.project import LeanMissingError
 
     def no_lean(mathlib=False, project_dir=None):
         raise LeanMissingError("Lean is not installed and elan could not be downloaded (no network?).")
 
     monkeypatch.setattr(setup, "ensure_lean", no_lean)
-    monkeypatch.setattr(eval_run, "main", lambda: pytest.fail("the eval must not start"))
+    monkeypatch.setattr(eval_app, "main", lambda: pytest.fail("the eval must not start"))
     assert main_job.main([]) == 4  # a setup error (prover/exit_codes.py)
     assert "elan could not be downloaded" in capsys.readouterr().err
     assert main_job.needs_mathlib(["experiment=minif2f_malot"]) is True
@@ -324,7 +324,7 @@ def test_lean_meta_records_project_pins():
 async def test_serialized_generator_one_call_at_a_time():
     import asyncio
 
-    from prover.llm.base import SamplingParams
+    from prover.llm.generator import SamplingParams
 
     state = {"now": 0, "max": 0}
 
@@ -360,7 +360,7 @@ def test_the_manifest_records_which_decode_attention_ran(tmp_path):
 
 
 def test_a_model_that_cannot_be_built_closes_the_pool_started_for_it(tmp_path, monkeypatch):
-    from prover.lean import factory
+    from prover.lean import verifier_factory as factory
     from prover.llm.errors import GeneratorError
 
     pool = scripted_verifier(RULES)
@@ -372,7 +372,7 @@ def test_a_model_that_cannot_be_built_closes_the_pool_started_for_it(tmp_path, m
     def no_model(cfg):
         raise GeneratorError("no such checkpoint")
 
-    monkeypatch.setattr("prover.llm.factory.build_generator", no_model)
+    monkeypatch.setattr("prover.llm.generator_factory.build_generator", no_model)
     with pytest.raises(GeneratorError, match="no such checkpoint"):
         run_eval(_cfg(tmp_path / "run", "lean=scripted"), progress=False)
     assert closed == [True]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from prover.apps.check import CheckInputError, load_candidates, run_check
 from prover.config import REPO_ROOT, compose
-from prover.lean.cli import CheckInputError, load_candidates, run_check
 from prover.records import Candidate, read_jsonl, write_jsonl
 
 RULES = [{"match": "by simp", "response": {}}]
@@ -72,7 +72,7 @@ def test_bad_inputs_name_the_file(tmp_path: Path) -> None:
 def _cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PATH=str(Path(sys.executable).parent), ELAN_HOME=str(tmp_path / "no-elan"),
                PYTHONPATH=str(REPO_ROOT))
-    return subprocess.run([sys.executable, "-m", "prover.lean.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "prover.apps.check", *args], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=120)
 
 
@@ -88,7 +88,7 @@ def test_entry_point_exits_2_with_one_sentence_without_lean(tmp_path: Path) -> N
 
 
 def test_resume_with_other_lean_settings_is_refused_unless_some_statuses_are_rechecked(tmp_path: Path) -> None:
-    from prover.lean.cli import CheckConfigError
+    from prover.apps.check import CheckConfigError
 
     inputs = files(tmp_path)
     run_dir = tmp_path / "run"

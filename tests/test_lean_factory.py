@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from prover.config import compose
-from prover.lean.factory import build_verifier
 from prover.lean.pool import LeanPool
 from prover.lean.project import LeanMissingError
 from prover.lean.ray_pool import NO_RAY, ClusterMissingError, RayPool, balance
+from prover.lean.verifier_factory import build_verifier
 from prover.records import Candidate, Verdict
 
 
@@ -158,7 +158,7 @@ async def test_ray_pool_with_only_dead_actors_gives_crashed_verdicts() -> None:
 
 def test_bestfirst_over_ray_is_refused_when_the_config_is_composed(tmp_path: Path) -> None:
     from evals.run import run_eval
-    from prover.search.factory import ConfigError, check_strategy_fits
+    from prover.search.strategy_factory import ConfigError, check_strategy_fits
 
     cfg = compose("eval", ["prover=bestfirst", "lean=ray", f"out_dir={tmp_path / 'run'}", "model.backend=scripted"])
     with pytest.raises(ConfigError) as err:

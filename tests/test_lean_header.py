@@ -144,7 +144,7 @@ def test_comments_on_import_lines_do_not_become_modules() -> None:
 
 
 async def test_the_pool_judges_a_bad_header_as_lean_does_without_running_it() -> None:
-    from prover.lean.testing import scripted_verifier
+    from prover.lean.double_pools import scripted_verifier
     from prover.records import Candidate
 
     pool = scripted_verifier([{"match": "trivial", "response": {}}])  # any of these bodies would come back proved

@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
+from prover.apps.lean import check_pins, main
 from prover.lean import pins
-from prover.lean.doctor import check_pins, main
 from prover.lean.project import LeanMissingError, find_lean_project, repl_command
 
 
@@ -43,7 +43,7 @@ def test_repl_command_without_lean(monkeypatch, tmp_path):
 
 def test_setup_accepts_the_core_flag_that_the_missing_repl_message_names(monkeypatch):
     # project.repl_command tells users to run `proofforge-lean setup --core`: that must parse
-    import prover.lean.setup as setup_mod
+    import prover.lean.install as setup_mod
 
     seen = {}
 

@@ -9,9 +9,9 @@ from typing import Any
 import psutil
 import pytest
 
+from prover.lean.double_pools import scripted_verifier
 from prover.lean.pool import LeanPool
 from prover.lean.repl import CommandResponse, ReplError, TacticResponse
-from prover.lean.testing import scripted_verifier
 from prover.records import Candidate, Pos
 
 HEADER = "import Mathlib.Tactic\nimport Mathlib.Data.Real.Basic\n\n"

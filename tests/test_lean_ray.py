@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from prover.lean.factory import build_verifier
 from prover.lean.ray_pool import RayPool
+from prover.lean.verifier_factory import build_verifier
 from prover.records import Candidate
 
 ray = pytest.importorskip("ray")

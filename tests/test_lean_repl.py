@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from prover.lean.double_pools import double_env, replay_argv, scripted_argv, write_rules
 from prover.lean.doubles.protocol import request_kind
 from prover.lean.doubles.replay import (
     inventory,
@@ -33,7 +34,6 @@ from prover.lean.repl import (
     TacticResponse,
     encode_request,
 )
-from prover.lean.testing import double_env, replay_argv, scripted_argv, write_rules
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TRANSCRIPTS = SHARED / "data" / "repl-transcripts"
@@ -361,7 +361,7 @@ async def test_a_panic_line_on_stderr_is_recorded_per_request(tmp_path: Path) ->
 
 
 async def test_a_candidate_whose_repl_panicked_is_crashed_and_the_pool_keeps_serving() -> None:
-    from prover.lean.testing import scripted_verifier
+    from prover.lean.double_pools import scripted_verifier
     from prover.records import Candidate
 
     pool = scripted_verifier([{"match": "boom", "stderr": PANIC, "response": {}}, {"match": "trivial", "response": {}}])

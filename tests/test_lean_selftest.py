@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from prover.apps.lean import main as lean_main
 from prover.config import check_run_manifest
 from prover.lean import policy
 from prover.lean import selftest as st
-from prover.lean.base import Verifier
-from prover.lean.doctor import main as lean_main
-from prover.lean.factory import build_verifier
+from prover.lean.double_pools import scripted_verifier
 from prover.lean.pool import MathlibMissingError, non_core_imports, require_mathlib_for
-from prover.lean.testing import scripted_verifier
+from prover.lean.verifier import Verifier
+from prover.lean.verifier_factory import build_verifier
 from prover.records import Candidate, Verdict
 
 MINIF2F = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minif2f" / "minif2f-lean4-v4.24.jsonl"

@@ -18,13 +18,13 @@ import httpx
 import pytest
 import typing_extensions
 
+from prover.apps.check import run_check
+from prover.apps.lean_server import LeanServerConfigError, serve, settings_from_config
 from prover.config import compose
-from prover.lean.cli import run_check
-from prover.lean.testing import scripted_verifier
+from prover.lean.double_pools import scripted_verifier
 from prover.records import Candidate
 from prover.serving.lean_server import ServerSettings, create_app
 from prover.serving.lean_server.background import BackgroundServer
-from prover.serving.lean_server.cli import LeanServerConfigError, serve, settings_from_config
 
 
 def _import_kimina_client():
@@ -329,7 +329,7 @@ def test_hydra_app_bad_port_is_one_line(tmp_path):
 
     from prover.config import REPO_ROOT
 
-    proc = subprocess.run([sys.executable, "-m", "prover.serving.lean_server.cli", "lean=scripted", "port=70000",
+    proc = subprocess.run([sys.executable, "-m", "prover.apps.lean_server", "lean=scripted", "port=70000",
                            f"hydra.run.dir={tmp_path}"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     from prover.exit_codes import USAGE
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from prover.lean.double_pools import TRANSCRIPTS_DIR, scripted_verifier
 from prover.lean.doubles.replay import load_transcripts
 from prover.lean.repl import CommandResponse, ProofGoal, TacticInfo
 from prover.lean.session import TacticSession, TacticSessions
-from prover.lean.testing import TRANSCRIPTS_DIR, scripted_verifier
 from prover.records import Pos
 
 

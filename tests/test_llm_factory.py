@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 
 from prover.config import compose
-from prover.llm.base import SamplingParams
 from prover.llm.errors import BackendUnavailable, GeneratorError
-from prover.llm.factory import build_generator, resolve_model_path
+from prover.llm.generator import SamplingParams
+from prover.llm.generator_factory import build_generator, resolve_model_path
 from prover.llm.openai_backend import OpenAIGenerator
 from prover.llm.sampling import sampling_from_config
 from prover.llm.scripted import ScriptedGenerator
@@ -46,7 +46,7 @@ def test_one_sampling_builder_applies_defaults_and_names_bad_values():
                                                                             max_tokens=100)
     with pytest.raises(GeneratorError, match=r"^model.sampling: unknown key\(s\) \['unknown'\]"):
         sampling_from_config({"unknown": 1}, what="model.sampling", error=GeneratorError)
-    with pytest.raises(ValueError, match="^model.sampling: SamplingParams.top_p"):
+    with pytest.raises(ValueError, match=r"^model.sampling.top_p must be in \(0, 1\]"):
         sampling_from_config({"top_p": 2.0}, what="model.sampling")
     for bad in (-0.1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):

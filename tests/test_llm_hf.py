@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from prover.llm.base import SamplingParams
+from prover.llm.generator import SamplingParams
 from prover.llm.hf_backend import HFGenerator, render_chat
 from prover.llm.hf_engine import find_stop, row_generator, stop_holdback
 from prover.testing.random_model import build_random_llama, build_tokenizer

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from prover.llm.base import SamplingParams
 from prover.llm.errors import GeneratorError
+from prover.llm.generator import SamplingParams
 from prover.llm.openai_backend import OpenAIGenerator
 from prover.serving.runner import BackgroundServer, free_port
 

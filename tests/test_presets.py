@@ -46,5 +46,5 @@ def test_summary_records_protocol_lean_limits_and_sampling(tmp_path):
     assert summary["protocol"] == {"name": "DeepSeek-Prover-V1.5 whole-proof sampling",
                                    "source": "deepseek-ai/DeepSeek-Prover-V1.5 configs/sampling.py"}
     assert summary["lean"]["timeout"] == 300 and summary["lean"]["backend"] == "scripted"
-    assert summary["sampling"] == {"temperature": 1.0, "top_p": 0.95, "max_tokens": 2048, "seed": None}
+    assert summary["sampling"] == {"temperature": 1.0, "top_p": 0.95, "max_tokens": 2048, "seed": None, "stop": []}
     assert summary["budget"]["samples"] == 2

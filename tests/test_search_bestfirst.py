@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from prover.lean.testing import scripted_verifier
-from prover.llm.base import SamplingParams
+from prover.lean.double_pools import scripted_verifier
+from prover.llm.generator import SamplingParams
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import Problem
-from prover.search.base import Budget
 from prover.search.bestfirst import BestFirstSearch, clean_tactic
+from prover.search.strategy import BestFirstBudget
 
 P = Problem(
     name="t1",
@@ -43,7 +43,7 @@ async def test_finds_the_proof_and_rechecks_it_in_command_mode():
     ]
     gen = ScriptedGenerator(model)
     async with scripted_verifier(rules, workers=2) as v:
-        out = await BestFirstSearch(gen, v, SamplingParams(n=3, max_tokens=16)).aprove(P, Budget(expansions=10))
+        out = await BestFirstSearch(gen, v, SamplingParams(n=3, max_tokens=16)).aprove(P, BestFirstBudget(expansions=10))
     assert out.proved and out.meta["stopped"] == "proved"
     [cand] = out.candidates
     assert cand.code == "import Mathlib\nopen Real\ntheorem t1 (a b : ℕ) (h : a = b) : a + 0 = b := by\n  simp\n  exact h\n"
@@ -65,7 +65,7 @@ async def test_completed_in_tactic_mode_but_rejected_in_command_mode_is_not_prov
         # command mode finds an error for every full text (repl #44): nothing may count
     ]
     async with scripted_verifier(rules, workers=2) as v:
-        out = await BestFirstSearch(ScriptedGenerator(model), v, SamplingParams(n=3)).aprove(P, Budget(expansions=3))
+        out = await BestFirstSearch(ScriptedGenerator(model), v, SamplingParams(n=3)).aprove(P, BestFirstBudget(expansions=3))
     assert not out.proved
     statuses = {n["tactic"]: n["status"] for n in out.meta["tree"]}
     assert statuses["exact h"] == "rejected" and statuses["omega"] == "rejected"
@@ -80,18 +80,18 @@ async def test_one_worker_pool_defers_the_recheck_instead_of_deadlocking():
         {"match": r"simp\n  exact h\n?$", "response": {}},
     ]
     async with scripted_verifier(rules, workers=1) as v:
-        out = await BestFirstSearch(ScriptedGenerator(model), v, SamplingParams(n=3)).aprove(P, Budget(expansions=5))
+        out = await BestFirstSearch(ScriptedGenerator(model), v, SamplingParams(n=3)).aprove(P, BestFirstBudget(expansions=5))
     assert out.proved and tree_by_tactic(out)["exact h"]["status"] == "proved"
 
 
 async def test_budget_exhaustion_and_statement_that_does_not_elaborate():
     rules = [ROOT, {"match": r"^simp$", "response": {"goals": [GOAL1]}}]
     async with scripted_verifier(rules, workers=2) as v:
-        out = await BestFirstSearch(ScriptedGenerator(model), v, SamplingParams(n=3)).aprove(P, Budget(expansions=1))
+        out = await BestFirstSearch(ScriptedGenerator(model), v, SamplingParams(n=3)).aprove(P, BestFirstBudget(expansions=1))
     assert not out.proved and out.meta["expansions"] == 1 and out.meta["stopped"] == "budget"
     assert tree_by_tactic(out)["simp"]["status"] == "open"
     async with scripted_verifier([], workers=2) as v:  # unmatched command -> unsolved goals error
-        bad = await BestFirstSearch(ScriptedGenerator(model), v).aprove(P, Budget(expansions=1))
+        bad = await BestFirstSearch(ScriptedGenerator(model), v).aprove(P, BestFirstBudget(expansions=1))
     assert not bad.proved and bad.meta["stopped"].startswith("statement does not elaborate")
 
 
@@ -101,9 +101,8 @@ async def test_needs_a_session_capable_verifier_and_an_expansion_budget():
 
     with pytest.raises(TypeError, match="tactic-mode sessions"):
         BestFirstSearch(ScriptedGenerator([]), NoSessions())  # type: ignore[arg-type]
-    async with scripted_verifier([]) as v:
-        with pytest.raises(ValueError, match="expansions"):
-            await BestFirstSearch(ScriptedGenerator([]), v).aprove(P, Budget(expansions=0))
+    with pytest.raises(ValueError, match="expansions must be >= 1"):
+        BestFirstBudget(expansions=0)
 
 
 def test_clean_tactic_per_style():
@@ -126,7 +125,7 @@ async def test_search_resumes_in_a_new_session_after_a_rejected_completion():
         {"match": r"rw \[h\]\n  rfl\n?$", "response": {}},  # only this full text passes command mode
     ]
     async with scripted_verifier(rules, workers=1) as v:
-        out = await BestFirstSearch(ScriptedGenerator(model2), v, SamplingParams(n=2)).aprove(P, Budget(expansions=5))
+        out = await BestFirstSearch(ScriptedGenerator(model2), v, SamplingParams(n=2)).aprove(P, BestFirstBudget(expansions=5))
     tree = tree_by_tactic(out)
     assert tree["omega"]["status"] == "rejected"
     assert out.proved and tree["rfl"]["status"] == "proved" and tree["rfl"]["parent"] == tree["rw [h]"]["id"]
@@ -138,6 +137,6 @@ async def test_search_resumes_in_a_new_session_after_a_rejected_completion():
 async def test_a_header_that_kills_the_repl_ends_the_search_with_a_reason():
     crash = {"match": r"^import Mathlib$", "die": True}
     async with scripted_verifier([crash]) as v:
-        out = await BestFirstSearch(ScriptedGenerator(model), v).aprove(P, Budget(expansions=2))
+        out = await BestFirstSearch(ScriptedGenerator(model), v).aprove(P, BestFirstBudget(expansions=2))
     assert not out.proved and out.meta["tree"] == []
     assert out.meta["stopped"].startswith("no tactic session")

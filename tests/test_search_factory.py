@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from omegaconf import OmegaConf
+from hydra.errors import ConfigCompositionException
 
 from agents.loop import MALoT
-from prover.config import config_dir
-from prover.lean.testing import scripted_verifier
+from prover.config import compose
+from prover.lean.double_pools import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
-from prover.search.base import Budget
 from prover.search.bestfirst import BestFirstSearch
-from prover.search.factory import ConfigError, budget_from_cfg, build_strategy, check_prover_cfg
+from prover.search.strategy import BestFirstBudget, MALoTBudget, WholeProofBudget
+from prover.search.strategy_factory import ConfigError, budget_from_cfg, build_strategy, check_prover_cfg
 from prover.search.wholeproof import WholeProofSampling
 
 
 def load(name: str, model_style: str | None = None):
-    root = {"prover": OmegaConf.load(config_dir() / "prover" / f"{name}.yaml")}
-    if model_style:
-        root["model"] = {"prompt_style": model_style}
-    return OmegaConf.create(root).prover
+    overrides = [f"prover={name}"] + ([f"model.prompt_style={model_style}"] if model_style else [])
+    return compose("eval", overrides).prover
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +28,16 @@ def verifier():
 @pytest.mark.parametrize(
     ("name", "cls", "budget"),
     [
-        ("wholeproof", WholeProofSampling, Budget(samples=8, rounds=0, corrections=0, expansions=0)),
-        ("malot", MALoT, Budget(samples=4, rounds=5, corrections=2, expansions=0)),
-        ("bestfirst", BestFirstSearch, Budget(samples=1, rounds=0, corrections=0, expansions=64)),
+        ("wholeproof", WholeProofSampling, WholeProofBudget(samples=8)),
+        ("malot", MALoT, MALoTBudget(samples=4, rounds=5, corrections=2)),
+        ("bestfirst", BestFirstSearch, BestFirstBudget(expansions=64)),
     ],
 )
 def test_shipped_configs(name, cls, budget, verifier):
     cfg = load(name)
     strategy = build_strategy(cfg, ScriptedGenerator([]), verifier)
     assert isinstance(strategy, cls) and strategy.name == name
-    assert strategy.prompt_style == "tiny"  # no model.prompt_style: the offline default
+    assert strategy.prompt_style == "tiny"  # model=tiny: the offline default
     assert budget_from_cfg(cfg) == budget
     assert build_strategy(load(name, "kimina"), ScriptedGenerator([]), verifier).prompt_style == "kimina"
 
@@ -60,7 +58,9 @@ def test_bad_configs_name_the_key(verifier):
     with pytest.raises(ConfigError, match=r"prover.sampling: unknown key\(s\) \['temp'\]"):
         build_strategy({"name": "wholeproof", "sampling": {"temp": 1}}, gen, verifier)
     with pytest.raises(ConfigError, match="prover.budget.samples must be an integer"):
-        budget_from_cfg({"budget": {"samples": "many"}})
+        budget_from_cfg({"name": "wholeproof", "budget": {"samples": "many"}})
+    with pytest.raises(ConfigError, match=r"prover.budget: unknown key\(s\) \['expansions'\]"):
+        budget_from_cfg({"name": "wholeproof", "budget": {"expansions": 4}})
     with pytest.raises(ConfigError, match="top_p"):
         build_strategy({"name": "wholeproof", "sampling": {"top_p": 2}}, gen, verifier)
 
@@ -68,9 +68,10 @@ def test_bad_configs_name_the_key(verifier):
 @pytest.mark.parametrize(
     ("node", "message"),
     [
-        ({"name": "wholeproof", "budget": {"samples": 0}}, "prover.budget.samples must be >= 1 for the wholeproof"),
-        ({"name": "malot", "budget": {"samples": 0, "rounds": 3}}, "prover.budget.samples must be >= 1 for the malot"),
+        ({"name": "wholeproof", "budget": {"samples": 0}}, "prover.budget.samples must be >= 1 for a WholeProofBudget"),
+        ({"name": "malot", "budget": {"samples": 0, "rounds": 3}}, "prover.budget.samples must be >= 1 for a MALoTBudget"),
         ({"name": "bestfirst", "budget": {"expansions": 0}}, "prover.budget.expansions must be >= 1"),
+        ({"name": "malot", "budget": {"rounds": -1}}, "prover.budget.rounds must be >= 0"),
         ({"name": "malot", "corrector_sampling": {"temp": 1}}, r"prover.corrector_sampling: unknown key"),
         ({"name": "beam"}, "prover.name must be one of"),
     ],
@@ -85,3 +86,40 @@ def test_check_prover_cfg_returns_the_budget_of_every_shipped_config():
         assert check_prover_cfg(load(name)) == budget_from_cfg(load(name))
     # rounds/corrections may be 0 (MA-LoT without correction is whole-proof sampling)
     assert check_prover_cfg({"name": "malot", "budget": {"samples": 2, "rounds": 0}}).rounds == 0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["prover=wholeproof", "prover.budget.expansions=3"],  # another strategy's knob
+        ["prover=bestfirst", "prover.budget.samples=3"],
+        ["prover.budget.samples=many"],  # a wrong type
+        ["lean.timout=5"],  # a typo
+        ["model.max_batch_size=big"],
+    ],
+)
+def test_a_wrong_key_or_type_fails_at_composition(overrides):
+    """The typed schemas (prover/settings.py, registered in Hydra's ConfigStore) refuse these before
+    anything is built, with Hydra's own message naming the key."""
+    with pytest.raises(ConfigCompositionException, match=overrides[-1].split("=")[0].replace(".", r"\.")):
+        compose("eval", overrides)
+
+
+def test_composed_nodes_are_typed():
+    cfg = compose("eval", ["prover=bestfirst"])
+    from omegaconf import OmegaConf
+
+    assert OmegaConf.get_type(cfg.prover).__name__ == "BestFirstSettings"
+    assert OmegaConf.get_type(cfg.prover.budget) is BestFirstBudget
+    assert OmegaConf.get_type(cfg.lean).__name__ == "LeanSettings"
+    assert OmegaConf.get_type(cfg.model).__name__ == "ModelSettings"
+
+
+def test_a_strategy_refuses_another_strategys_budget(verifier):
+    import asyncio
+
+    from prover.records import Problem
+
+    strategy = build_strategy(load("wholeproof"), ScriptedGenerator([]), verifier)
+    with pytest.raises(TypeError, match="wholeproof takes a WholeProofBudget, got BestFirstBudget"):
+        asyncio.run(strategy.aprove(Problem(name="t", formal_statement="theorem t : True := by"), BestFirstBudget()))

@@ -8,11 +8,11 @@ import math
 import pytest
 
 from agents.loop import MALoT
-from prover.lean.testing import scripted_verifier
-from prover.llm.base import SamplingParams
+from prover.lean.double_pools import scripted_verifier
+from prover.llm.generator import SamplingParams
 from prover.records import Problem
-from prover.search.base import Budget
 from prover.search.bestfirst import BestFirstSearch
+from prover.search.strategy import BestFirstBudget, MALoTBudget, WholeProofBudget
 from prover.search.wholeproof import WholeProofSampling
 
 P = Problem(
@@ -35,7 +35,7 @@ def hf(tmp_path_factory):
 @pytest.mark.parametrize("style", ["tiny", "goedel"])
 async def test_whole_proof_sampling_with_a_real_backend(hf, style):
     async with scripted_verifier([]) as v:
-        out = await WholeProofSampling(hf, v, SamplingParams(max_tokens=16, seed=0), style).aprove(P, Budget(samples=3))
+        out = await WholeProofSampling(hf, v, SamplingParams(max_tokens=16, seed=0), style).aprove(P, WholeProofBudget(samples=3))
     assert len(out.candidates) == len(out.verdicts) == 3
     for c, vd in zip(out.candidates, out.verdicts, strict=True):
         assert vd.status in ("failed", "rejected"), vd.reason  # random text proves nothing, crashes nothing
@@ -46,8 +46,8 @@ async def test_whole_proof_sampling_with_a_real_backend(hf, style):
 async def test_malot_and_bestfirst_with_a_real_backend(hf):
     rules = [{"match": r"sorry", "response": {"sorries": [{"goal": "a : ℕ\nh : a = 1\n⊢ a + 1 = 2"}]}}]
     async with scripted_verifier(rules, workers=2) as v:
-        m = await MALoT(hf, v, SamplingParams(max_tokens=12, seed=0)).aprove(P, Budget(samples=2, rounds=1))
-        b = await BestFirstSearch(hf, v, SamplingParams(n=3, max_tokens=8, seed=0)).aprove(P, Budget(expansions=2))
+        m = await MALoT(hf, v, SamplingParams(max_tokens=12, seed=0)).aprove(P, MALoTBudget(samples=2, rounds=1))
+        b = await BestFirstSearch(hf, v, SamplingParams(n=3, max_tokens=8, seed=0)).aprove(P, BestFirstBudget(expansions=2))
     assert not m.proved and len(m.turns) == len(m.candidates) >= 2
     assert not b.proved and b.meta["expansions"] >= 1
     for node in b.meta["tree"][1:]:

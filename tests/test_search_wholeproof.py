@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from prover.lean.testing import scripted_verifier
-from prover.llm.base import SamplingParams
+from prover.lean.double_pools import scripted_verifier
+from prover.llm.generator import SamplingParams
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import Outcome, Problem
-from prover.search.base import Budget
 from prover.search.extract import NO_PROOF
+from prover.search.strategy import WholeProofBudget
 from prover.search.wholeproof import WholeProofSampling
 
 P = Problem(
@@ -29,7 +29,7 @@ async def test_samples_are_verified_in_one_batch_with_every_candidate_recorded()
     gen = ScriptedGenerator([("Complete the following", OUTPUTS)])
     async with scripted_verifier(RULES) as v:
         strat = WholeProofSampling(gen, v, SamplingParams(temperature=1.0, max_tokens=64))
-        out = await strat.aprove(P, Budget(samples=4))
+        out = await strat.aprove(P, WholeProofBudget(samples=4))
     assert [vd.status for vd in out.verdicts] == ["proved", "failed", "failed", "proved"]
     assert out.verdicts[2].reason == NO_PROOF
     assert "unsolved goals" in out.verdicts[1].messages[0].data
@@ -61,5 +61,5 @@ async def test_nothing_proved_and_sorry_is_not_proved():
     ]
     gen = ScriptedGenerator([("Complete", "  sorry\n```")])
     async with scripted_verifier(rules) as v:
-        out = await WholeProofSampling(gen, v, SamplingParams()).aprove(P, Budget(samples=2))
+        out = await WholeProofSampling(gen, v, SamplingParams()).aprove(P, WholeProofBudget(samples=2))
     assert not out.proved and {vd.status for vd in out.verdicts} == {"failed"}

@@ -10,7 +10,7 @@ import openai
 import pytest
 import torch
 
-from prover.llm.base import SamplingParams
+from prover.llm.generator import SamplingParams
 from prover.llm.hf_backend import HFGenerator
 from prover.records import read_jsonl
 from prover.serving.app import create_app

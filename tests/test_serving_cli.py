@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from prover.apps.serve import ServeConfigError, serve
 from prover.config import compose, to_container
 from prover.llm.errors import BackendUnavailable
-from prover.serving.cli import ServeConfigError, serve
 from prover.serving.vllm_launch import argv_from_config, build_vllm_argv, vllm_executable
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ def test_missing_vllm_is_one_sentence(monkeypatch):
 
 
 def test_cli_without_vllm_exits_with_the_message(tmp_path):
-    code = "import sys; sys.modules['vllm'] = None; from prover.serving.cli import main; main()"
+    code = "import sys; sys.modules['vllm'] = None; from prover.apps.serve import main; main()"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     r = subprocess.run([sys.executable, "-c", code, "backend=vllm", "model=deepseek_prover_v15_rl",
                         f"hydra.run.dir={tmp_path}"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)

@@ -7,7 +7,7 @@ import threading
 import pytest
 import torch
 
-from prover.llm.base import SamplingParams
+from prover.llm.generator import SamplingParams
 from prover.llm.hf_backend import HFGenerator
 from prover.llm.hf_engine import RowSpec
 from prover.serving.scheduler import BatchScheduler, Job

@@ -37,7 +37,7 @@ def _argv(tmp_path: Path, *args: str) -> list[str]:
     (extra / "lean").mkdir(parents=True, exist_ok=True)
     (extra / "model" / "sweep_test.yaml").write_text(MODEL_YAML)
     (extra / "lean" / "sweep_test.yaml").write_text(LEAN_YAML)
-    return [sys.executable, "-m", "evals.run", "--multirun", "--config-dir", str(extra), "model=sweep_test",
+    return [sys.executable, "-m", "prover.apps.eval", "--multirun", "--config-dir", str(extra), "model=sweep_test",
             "lean=sweep_test", "prover=wholeproof", "prover.budget.samples=2", "report=false",
             "dataset.limit=3", *args]
 
@@ -72,7 +72,7 @@ def test_failing_job_does_not_end_the_sweep_then_resume_and_report(tmp_path):
     assert len((good / "outcomes.jsonl").read_text().splitlines()) == 3
     assert json.loads((sweep / SWEEP_STATUS).read_text())["failed"] == [bad.name]
 
-    from evals.report import main as report_main
+    from prover.apps.report import main as report_main
 
     assert report_main([str(sweep)]) == 0
     md = (sweep / "sweep_report.md").read_text()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from prover.config import compose
-from prover.lean.testing import scripted_verifier
+from prover.lean.double_pools import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import RecordError, read_jsonl
 from prover.synthetic import dataset as ds
@@ -319,7 +319,7 @@ def test_cli_writes_into_the_hydra_run_folder_and_reports_bad_input(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n')
     proc = subprocess.run(
-        [sys.executable, "-m", "prover.synthetic.pipeline", f"hydra.run.dir={tmp_path / 'run'}",
+        [sys.executable, "-m", "prover.apps.synth", f"hydra.run.dir={tmp_path / 'run'}",
          f"input={bad}", "model.backend=scripted", "lean=scripted", "finetune.enabled=false"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )
@@ -353,7 +353,7 @@ def test_cli_process_runs_every_stage_and_writes_the_outputs(tmp_path):
                                  {"match": r"\(2 : ℕ\) \+ 2 = 4 := by\s+norm_num", "response": {}}]))
     run_dir = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, "-m", "prover.synthetic.pipeline", f"hydra.run.dir={run_dir}",
+        [sys.executable, "-m", "prover.apps.synth", f"hydra.run.dir={run_dir}",
          f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "model=e2e", "lean=scripted",
          f"lean.rules_file={rules}", "limit=3", "formalize.n=1", "consistency.samples=1", "prove.samples=2",
          "prove.chunk=1", "prompt_style=full"],
@@ -395,7 +395,7 @@ def test_formalize_stage_takes_its_few_shot_exemplars_from_config(tmp_path):
 
 
 def test_help_names_the_app() -> None:
-    proc = subprocess.run([sys.executable, "-m", "prover.synthetic.pipeline", "--help"],
+    proc = subprocess.run([sys.executable, "-m", "prover.apps.synth", "--help"],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("proofforge-synth: ") and "lean=scripted" in proc.stdout

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from prover.lean.testing import scripted_verifier
+from prover.lean.double_pools import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import Candidate, Outcome, Problem, Verdict
-from prover.search.base import Budget, Strategy
+from prover.search.strategy import Budget, Strategy
 from prover.search.wholeproof import WholeProofSampling
 from prover.synthetic.prove import ConsistencyProbe, NegationRace, proof_text, race, split_budget
 

@@ -13,7 +13,7 @@ import pytest
 
 from evals.run import EvalConfigError, run_eval
 from prover.config import compose
-from prover.lean.testing import scripted_verifier
+from prover.lean.double_pools import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
 from prover.tracking import TrackerError, open_tracker
 

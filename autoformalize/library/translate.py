@@ -14,7 +14,7 @@ from typing import Any
 from autoformalize.declarations import Declaration
 from autoformalize.library.order import translation_order
 from autoformalize.prompts import render
-from prover.llm.base import Generator, SamplingParams
+from prover.llm.generator import Generator, SamplingParams
 from prover.records import JsonlWriter, iter_jsonl
 
 

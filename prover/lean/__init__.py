@@ -5,11 +5,11 @@ Public API: build a verifier from a ``lean`` config node with :func:`build_verif
 tactic-mode session from a :class:`TacticSessions` verifier. Everything else is internal.
 """
 
-from prover.lean.base import Verifier
-from prover.lean.factory import build_verifier
 from prover.lean.pool import LeanPool, MathlibMissingError
 from prover.lean.project import LeanMissingError
 from prover.lean.session import TacticSession, TacticSessions
+from prover.lean.verifier import Verifier
+from prover.lean.verifier_factory import build_verifier
 
 __all__ = [
     "LeanMissingError",

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from prover.lean import verdict
-from prover.lean.base import Verifier
 from prover.lean.check import Prepared, Retry, Worker, check_on_worker, is_allocation_failure, prepare
 from prover.lean.header import imports, split_header
 from prover.lean.project import LeanMissingError
@@ -40,6 +39,7 @@ from prover.lean.repl import (
     ReplTimeout,
 )
 from prover.lean.session import PoolSession
+from prover.lean.verifier import Verifier
 from prover.records import Candidate, Verdict
 
 

@@ -19,8 +19,8 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10
     import tomli as tomllib
 
-from prover.config import REPO_ROOT, cache_dir
 from prover.lean.pins import LEAN_VERSION
+from prover.paths import REPO_ROOT, cache_dir
 
 
 class LeanMissingError(RuntimeError):
@@ -63,7 +63,7 @@ def repl_command(project_dir: Path | None = None, *, mathlib: bool = True) -> tu
     """The argv that starts a REPL and the folder to start it in.
 
     ``mathlib=True``: ``lake env <repl>`` in the Lake project. ``mathlib=False``: the
-    standalone REPL built by :func:`prover.lean.setup.ensure_lean`, run in its checkout.
+    standalone REPL built by :func:`prover.lean.install.ensure_lean`, run in its checkout.
     Raises :class:`LeanMissingError` when the toolchain or the binary is missing.
     """
     lake = find_lake()

@@ -29,8 +29,8 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from prover.lean.base import Verifier
 from prover.lean.header import split_header
+from prover.lean.verifier import Verifier
 from prover.records import Candidate, Verdict
 
 NO_RAY = "Ray is not installed: install the cluster extra: pip install 'proofforge[cluster]'."
@@ -112,7 +112,7 @@ class RayPool(Verifier):
 
     ``pool_config`` is the ``lean`` config each actor builds its local pool from (backend
     ``local`` by default; it also carries ``actor_cpus``, ``max_restarts``, ``max_task_retries``).
-    ``build_pool`` builds that pool inside each actor (``prover.lean.factory.build_verifier``, passed
+    ``build_pool`` builds that pool inside each actor (``prover.lean.verifier_factory.build_verifier``, passed
     in by the factory rather than imported here, so the factory and this module do not import each
     other; Ray pickles the function by reference). ``handles`` injects ready actor handles (tests),
     each taking ``capacity`` calls at a time.

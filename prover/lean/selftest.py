@@ -39,8 +39,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.lean.base import Verifier
 from prover.lean.project import LeanMissingError
+from prover.lean.verifier import Verifier
 from prover.records import Candidate, Verdict
 
 #: The header of the Mathlib cases (miniF2F's, as the eval sends it).
@@ -443,7 +443,7 @@ def record_in_manifest(run_dir: str | Path, record: Mapping[str, Any]) -> None:
     Kept outside the fingerprint that :func:`prover.config.check_run_manifest` compares, so a
     resume is never refused because a self-check took a different number of seconds.
     """
-    from prover.config import MANIFEST
+    from prover.paths import MANIFEST
 
     path = Path(run_dir) / MANIFEST
     try:

@@ -5,9 +5,9 @@ by :func:`sampling_from_config`), :class:`Completion`. Backends import their hea
 chosen, so importing this package stays cheap.
 """
 
-from prover.llm.base import Completion, Generator, Prompt, SamplingParams, prompt_text
 from prover.llm.errors import BackendUnavailable, GeneratorConfigError, GeneratorError
-from prover.llm.factory import build_generator
+from prover.llm.generator import Completion, Generator, Prompt, SamplingParams, prompt_text
+from prover.llm.generator_factory import build_generator
 from prover.llm.sampling import sampling_from_config, with_stops
 
 __all__ = [

@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Sequence
 
-from prover.llm.base import Generator, Prompt, SamplingParams
+from prover.llm.generator import Generator, Prompt, SamplingParams
 
 log = logging.getLogger(__name__)
 

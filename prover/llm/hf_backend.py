@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from prover.llm.base import Completion, Generator, Prompt, SamplingParams
 from prover.llm.errors import BackendUnavailable, GeneratorError
+from prover.llm.generator import Completion, Generator, Prompt, SamplingParams
 from prover.llm.hf_engine import AdmitCallback, DecodeEngine, RowSpec, RowState, StepCallback, row_generator
 
 LEAN_ATTENTION = "lean_attention"

@@ -19,8 +19,8 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from prover.llm.base import Completion, Generator, Prompt, SamplingParams
 from prover.llm.errors import GeneratorError
+from prover.llm.generator import Completion, Generator, Prompt, SamplingParams
 
 
 def _reason(exc: BaseException) -> str:

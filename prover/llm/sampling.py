@@ -1,4 +1,4 @@
-"""The one builder of :class:`~prover.llm.base.SamplingParams` from a config node.
+"""The one builder of :class:`~prover.llm.generator.SamplingParams` from a config node.
 
 Every stage that reads sampling settings from config (``prover.sampling``, the formalizer's
 ``translate``/``backtranslate``/``judge`` nodes, ...) builds them here, so an unknown key, a
@@ -11,8 +11,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prover.config import to_container
-from prover.llm.base import SamplingParams
+from prover.llm.generator import SamplingParams
+from prover.settings import SamplingSettings, SettingsError, settings_from
 
 #: the keys a sampling node may set (the fields of SamplingParams)
 SAMPLING_KEYS: tuple[str, ...] = tuple(SamplingParams.__dataclass_fields__)
@@ -30,20 +30,19 @@ def sampling_from_config(
 
     ``what`` names the node in errors (``prover.sampling``); ``error`` is the caller's config error type.
     """
-    data = to_container(node) if node is not None else {}
-    if data is None:
-        data = {}
+    if isinstance(node, (SamplingParams, SamplingSettings)):
+        node = dataclasses.asdict(node)
+    data = node if node is not None else {}
     if not isinstance(data, Mapping):
         raise error(f"{what} must be a mapping of sampling settings, got {type(data).__name__}")
     unknown = sorted(set(data) - set(SAMPLING_KEYS))
     if unknown:
         raise error(f"{what}: unknown key(s) {unknown}; expected some of {list(SAMPLING_KEYS)}")
     values = {**dict(defaults or {}), **{k: v for k, v in data.items() if v is not None}, **force}
-    values["stop"] = list(values.get("stop") or [])
     try:
-        return SamplingParams(**values)
-    except (TypeError, ValueError) as e:
-        raise error(f"{what}: {e}") from None
+        return settings_from(SamplingParams, values, what)
+    except SettingsError as e:
+        raise error(str(e)) from None
 
 
 def with_stops(sampling: SamplingParams, stops: Sequence[str], **changes: Any) -> SamplingParams:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Union
 
-from prover.llm.base import Completion, Generator, Prompt, SamplingParams, prompt_text
+from prover.llm.generator import Completion, Generator, Prompt, SamplingParams, prompt_text
 
 Script = Union[
     Callable[[str, int, int], str],

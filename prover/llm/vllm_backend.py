@@ -1,6 +1,6 @@
 """In-process vLLM backend (``vllm.LLM``), imported lazily so the package works without vLLM.
 
-The mapping from :class:`~prover.llm.base.SamplingParams` to vLLM's and the conversion
+The mapping from :class:`~prover.llm.generator.SamplingParams` to vLLM's and the conversion
 of vLLM's ``RequestOutput`` are plain functions so they are tested without vLLM.
 LeanAttention runs inside vLLM as a custom attention backend, registered in every vLLM
 process by the ``proofforge_lean_attention`` ``vllm.general_plugins`` entry point and
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from prover.llm.base import Completion, Generator, Prompt, SamplingParams
 from prover.llm.errors import BackendUnavailable, GeneratorError
+from prover.llm.generator import Completion, Generator, Prompt, SamplingParams
 
 VLLM_MISSING = "vLLM is not installed: pip install 'proofforge[vllm]'"
 

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from prover.llm.base import Completion, Generator, Prompt, SamplingParams
+from prover.llm.generator import Completion, Generator, Prompt, SamplingParams
 
 
 class SerializedGenerator(Generator):

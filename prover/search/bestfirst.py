@@ -30,17 +30,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from prover.lean.base import Verifier
 from prover.lean.header import split_header
 from prover.lean.repl import CommandResponse, ReplError, ReplException
 from prover.lean.session import TacticSession, TacticSessions
-from prover.llm.base import Generator, SamplingParams
+from prover.lean.verifier import Verifier
 from prover.llm.context import fit_sampling
+from prover.llm.generator import Generator, SamplingParams
 from prover.llm.sampling import with_stops
 from prover.records import Outcome, Problem, errors_in
-from prover.search.base import Budget, Strategy
 from prover.search.extract import Extraction, fenced_blocks, make_candidate
-from prover.search.judge import VerdictCache
 from prover.search.prompts import (
     CHAT_STYLES,
     check_style,
@@ -50,6 +48,8 @@ from prover.search.prompts import (
     tactic_prompt,
     tactic_stop_strings,
 )
+from prover.search.strategy import BestFirstBudget, Strategy
+from prover.search.verdict_cache import VerdictCache
 
 
 @dataclass
@@ -108,6 +108,7 @@ class BestFirstSearch(Strategy):
     """Best-first search over tactic states, ``budget.expansions`` node expansions per problem."""
 
     name = "bestfirst"
+    budget_type = BestFirstBudget
 
     def __init__(
         self,
@@ -135,9 +136,8 @@ class BestFirstSearch(Strategy):
     def _code(self, problem: Problem, tactics: list[str]) -> str:
         return header_text(problem) + statement_by(problem) + indent_tactics(tactics)
 
-    async def aprove(self, problem: Problem, budget: Budget) -> Outcome:
-        if budget.expansions < 1:
-            raise ValueError(f"{self.name}: budget.expansions must be >= 1, got {budget.expansions}")
+    async def aprove(self, problem: Problem, budget: BestFirstBudget) -> Outcome:
+        self.check_budget(budget)
         t0 = time.perf_counter()
         st = _Search(problem=problem, outcome=Outcome(problem=problem), cache=VerdictCache())
         st.outcome.meta = st.meta = {
@@ -176,7 +176,7 @@ class BestFirstSearch(Strategy):
             meta["proof"] = next(n.id for n in st.nodes if n.status == "proved")
         return st.outcome
 
-    async def _run_session(self, st: _Search, budget: Budget) -> list[tuple[list[str], Node]]:
+    async def _run_session(self, st: _Search, budget: BestFirstBudget) -> list[tuple[list[str], Node]]:
         """Search in one session until an expansion yields Completed nodes (returned, with their
         tactic paths, for re-checking) or the search ends (an empty list)."""
         st.generation += 1

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from prover.llm.base import Prompt
+from prover.llm.generator import Prompt
 from prover.records import Problem
 from prover.templates import render_file
 

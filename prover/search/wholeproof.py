@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import time
 
-from prover.lean.base import Verifier
-from prover.llm.base import Generator, SamplingParams, prompt_text
+from prover.lean.verifier import Verifier
 from prover.llm.context import fit_sampling
+from prover.llm.generator import Generator, SamplingParams, prompt_text
 from prover.llm.sampling import with_stops
 from prover.records import Outcome, Problem
-from prover.search.base import Budget, Strategy
 from prover.search.extract import Extraction, extract, make_candidate
-from prover.search.judge import VerdictCache
 from prover.search.prompts import check_style, ends_inside_code, prover_prompt, stop_strings
+from prover.search.strategy import Strategy, WholeProofBudget
+from prover.search.verdict_cache import VerdictCache
 
 
 class WholeProofSampling(Strategy):
     """Sample ``budget.samples`` whole proofs and verify them all."""
 
     name = "wholeproof"
+    budget_type = WholeProofBudget
 
     def __init__(
         self,
@@ -39,9 +40,8 @@ class WholeProofSampling(Strategy):
         self.prompt_style = check_style(prompt_style)
         self.cot = cot
 
-    async def aprove(self, problem: Problem, budget: Budget) -> Outcome:
-        if budget.samples < 1:
-            raise ValueError(f"{self.name}: budget.samples must be >= 1, got {budget.samples}")
+    async def aprove(self, problem: Problem, budget: WholeProofBudget) -> Outcome:
+        self.check_budget(budget)
         prompt = prover_prompt(problem, self.prompt_style, self.cot)
         continuation = ends_inside_code(prompt)
         sampling = with_stops(self.sampling, stop_strings(self.prompt_style, continuation), n=budget.samples)

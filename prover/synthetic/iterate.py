@@ -28,8 +28,8 @@ from typing import Any
 from omegaconf import DictConfig
 
 from prover.config import to_container
-from prover.lean.base import Verifier
-from prover.search.base import Budget, Strategy
+from prover.lean.verifier import Verifier
+from prover.search.strategy import Budget, Strategy
 from prover.synthetic import dataset as ds
 from prover.synthetic.explain import why_round_is_empty
 from prover.synthetic.finetune import FinetuneSettings, finetune

@@ -19,12 +19,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from prover.config import check_run_manifest, hydra_app, to_container, write_run_manifest
-from prover.lean.base import Verifier
-from prover.llm.base import Generator, SamplingParams
+from prover.config import check_run_manifest, to_container, write_run_manifest
+from prover.lean.verifier import Verifier
+from prover.llm.generator import Generator, SamplingParams
 from prover.llm.wrappers import LazyGenerator
 from prover.records import RecordError
-from prover.search.base import Budget, Strategy
+from prover.search.strategy import Budget, Strategy
 from prover.synthetic.formalize import FormalizerLike, default_input, load_informal
 from prover.synthetic.iterate import RoundServices, arun_rounds, close_quietly
 from prover.synthetic.quality import TINY_PROMPT, QualityGrader
@@ -47,7 +47,7 @@ def base_model_path(cfg: DictConfig) -> str | None:
     m = _model_cfg(cfg, None)
     if m.get("backend", "hf") not in ("hf", "vllm"):
         return m.get("path")
-    from prover.llm.factory import resolve_model_path
+    from prover.llm.generator_factory import resolve_model_path
 
     path = resolve_model_path(m)
     return path if Path(path).exists() else None
@@ -56,8 +56,8 @@ def base_model_path(cfg: DictConfig) -> str | None:
 def build_strategy(cfg: DictConfig, generator: Generator, verifier: Verifier) -> tuple[Strategy, Budget]:
     """The configured prover strategy and its base budget."""
     import agents  # noqa: F401  (registers the MA-LoT strategy)
-    from prover.search.factory import budget_from_cfg
-    from prover.search.factory import build_strategy as factory_build
+    from prover.search.strategy_factory import budget_from_cfg
+    from prover.search.strategy_factory import build_strategy as factory_build
 
     return factory_build(cfg.prover, generator, verifier), budget_from_cfg(cfg.prover)
 
@@ -168,7 +168,7 @@ def check_settings(cfg: DictConfig) -> None:
     if cfg.get("limit") is not None and int(cfg.limit) < 1:
         raise ValueError(f"limit must be >= 1 or null, got {cfg.limit}")
     import agents  # noqa: F401  (registers the MA-LoT strategy, so its spec is known)
-    from prover.search.factory import check_strategy_fits
+    from prover.search.strategy_factory import check_strategy_fits
 
     check_strategy_fits(cfg.get("prover") or {}, cfg.get("lean"))  # e.g. prover=bestfirst lean=ray
 
@@ -195,7 +195,7 @@ async def arun_synth(
 
     own_verifier = verifier is None
     if verifier is None:
-        from prover.lean.factory import build_verifier
+        from prover.lean.verifier_factory import build_verifier
 
         verifier = build_verifier(cfg.lean)
     from prover.lean.selftest import record_in_manifest, start_checks
@@ -223,7 +223,7 @@ async def arun_synth(
             prover_gen = LazyGenerator(lambda: _build_generator(cfg, model_path), f"round{round_}")
             built.append(prover_gen)
         if strategy is not None:
-            strat, budget = strategy, Budget()
+            strat, budget = strategy, strategy.budget_type()
         else:
             strat, budget = build_strategy(cfg, prover_gen, verifier)
         return RoundServices(
@@ -244,7 +244,7 @@ async def arun_synth(
 
 
 def _build_generator(cfg: DictConfig, path: str | None) -> Generator:
-    from prover.llm.factory import build_generator
+    from prover.llm.generator_factory import build_generator
 
     return build_generator(_model_cfg(cfg, path))
 
@@ -271,7 +271,7 @@ def run_synth(
     )
 
 
-def _task(cfg: DictConfig) -> None:
+def synth_task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     if not cfg.get("out_dir"):
@@ -279,18 +279,3 @@ def _task(cfg: DictConfig) -> None:
         cfg.out_dir = HydraConfig.get().runtime.output_dir
     out = run_synth(cfg)
     print(f"proofforge-synth: results in {out} (summary.md, dataset.jsonl, dataset/)")
-
-
-def main() -> None:
-    """The ``proofforge-synth`` Hydra app over ``configs/synth.yaml``."""
-    from prover.exit_codes import INPUT, SETUP, USAGE
-    from prover.lean.project import LeanMissingError
-    from prover.llm.errors import GeneratorConfigError, GeneratorError
-
-    errors = {(GeneratorConfigError,): USAGE, (RecordError, FileNotFoundError): INPUT, (LeanMissingError, GeneratorError, RuntimeError, ImportError): SETUP,
-              (ValueError,): USAGE}
-    hydra_app("synth", _task, prefix="proofforge-synth: ", errors=errors)()
-
-
-if __name__ == "__main__":
-    main()

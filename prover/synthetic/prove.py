@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prover.records import Candidate, Outcome, Problem
-from prover.search.base import Budget, Strategy
+from prover.search.strategy import Budget, Strategy
 from prover.synthetic.statements import (
     StatementError,
     consistency_statement,
@@ -93,6 +93,16 @@ def split_budget(samples: int, chunk: int) -> tuple[int, int]:
     return -(-samples // chunk), chunk
 
 
+def chunk_budget(strategy: Strategy, base: Budget | None, chunk: int) -> Budget:
+    """The budget of one attempt: the strategy's budget (its default when ``base`` is None) with ``chunk``
+    samples, for strategies that sample (whole-proof, MA-LoT); a search strategy's budget (best-first:
+    expansions) is one search per attempt, as configured."""
+    budget = base if base is not None else strategy.budget_type()
+    if "samples" in {f.name for f in dataclasses.fields(budget)}:
+        return dataclasses.replace(budget, samples=chunk)
+    return budget
+
+
 async def race(
     strategy: Strategy,
     statement: Problem,
@@ -107,7 +117,7 @@ async def race(
     Returns ``(result, positive, negative)`` with result ``proved``, ``disproved`` or ``open``.
     """
     attempts, chunk = split_budget(samples, chunk)
-    budget = dataclasses.replace(base_budget or Budget(), samples=chunk)
+    budget = chunk_budget(strategy, base_budget, chunk)
     stop = asyncio.Event()
     pos, neg = SideResult(), SideResult()
     tasks = {
@@ -162,7 +172,7 @@ class ConsistencyProbe:
                     "attempts": [], "skipped": "no hypotheses"}
         problem = Problem(name=name, formal_statement=stmt, header=item["header"], source="synth-consistency")
         attempts, chunk = split_budget(self.samples, self.chunk)
-        budget = dataclasses.replace(self.base_budget or Budget(), samples=chunk)
+        budget = chunk_budget(self.strategy, self.base_budget, chunk)
         side = await _run_side(self.strategy, problem, budget, attempts, asyncio.Event(), SideResult())
         return {
             "id": item["id"],

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from prover.llm.base import Generator, SamplingParams
+from prover.llm.generator import Generator, SamplingParams
 from prover.templates import TemplateError, placeholders, render_text
 
 #: The paper's scale, best first.

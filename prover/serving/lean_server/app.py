@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from prover.lean.base import Verifier
+from prover.lean.verifier import Verifier
 from prover.serving.lean_server.routes import ROUTES as ENDPOINTS
 from prover.serving.lean_server.routes import ApiError, ClientGone, error_response
 from prover.serving.lean_server.service import LeanService
@@ -83,8 +83,8 @@ class _RequestMetrics:
 
 
 def create_app(verifier: Verifier, settings: ServerSettings | None = None, *, close_verifier: bool = True) -> FastAPI:
-    """The server over ``verifier`` (any :class:`~prover.lean.base.Verifier`, built by
-    :func:`prover.lean.factory.build_verifier`). ``close_verifier``: close it at shutdown."""
+    """The server over ``verifier`` (any :class:`~prover.lean.verifier.Verifier`, built by
+    :func:`prover.lean.verifier_factory.build_verifier`). ``close_verifier``: close it at shutdown."""
     settings = settings or ServerSettings()
     service = LeanService(verifier, max_pending=settings.max_pending, cache_size=settings.cache_size,
                           max_timeout=settings.max_timeout)

@@ -2,7 +2,7 @@
 
 Why one place: ``/api/check``, ``/verify`` and ``/v1/verify`` differ only in their wire
 shapes. Each candidate goes through ``Verifier.verify([candidate])`` exactly as
-``proofforge-check`` calls it (prover/lean/cli.py), so policy, integrity checks and the
+``proofforge-check`` calls it (prover/apps/check.py), so policy, integrity checks and the
 verdict rule are the pool's own; this module adds nothing to a verdict but its cache flag.
 Cancelling :meth:`LeanService.verify` (a client disconnect) cancels that request's pool
 work only: the pool kills just the REPLs running those candidates.
@@ -18,8 +18,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prover.lean.base import Verifier
 from prover.lean.verdict import ALLOWED_AXIOMS
+from prover.lean.verifier import Verifier
 from prover.records import Candidate, Verdict
 from prover.serving.lean_server.admission import Admission
 from prover.serving.lean_server.cache import CACHEABLE, VerdictCache

@@ -125,8 +125,8 @@ def selftest(overrides: list[str], *, only: str | None = None, timeout_case: flo
 
     from prover.config import compose
     from prover.lean import selftest as st
-    from prover.lean.factory import build_verifier
     from prover.lean.ray_pool import ClusterMissingError
+    from prover.lean.verifier_factory import build_verifier
 
     try:
         lean = compose("check", list(overrides)).lean
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         return doctor(args.project)
     if args.command == "selftest":
         return selftest(args.overrides, only=args.only, timeout_case=args.timeout_case)
-    from prover.lean.setup import ensure_lean
+    from prover.lean.install import ensure_lean
 
     try:
         setup = ensure_lean(mathlib=args.mathlib, project_dir=args.project)

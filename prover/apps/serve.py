@@ -85,7 +85,7 @@ def serve(cfg: DictConfig) -> int:
             "checkpoint (model=tiny, a preset such as model=deepseek_prover_v15_rl, or model.path=FOLDER)"
         )
     if backend == "vllm":
-        from prover.llm.factory import resolve_model_path
+        from prover.llm.generator_factory import resolve_model_path
         from prover.serving.vllm_launch import argv_from_config, launch, vllm_executable
 
         exe = None if dry else vllm_executable()  # fail before any slow model work
@@ -111,7 +111,7 @@ def serve(cfg: DictConfig) -> int:
     _check_port_free(host, port)  # before loading the model, which can take minutes
     import uvicorn
 
-    from prover.llm.factory import build_generator
+    from prover.llm.generator_factory import build_generator
     from prover.serving.app import create_app
 
     generator = build_generator({**model, "backend": "hf"})

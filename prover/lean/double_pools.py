@@ -4,7 +4,7 @@ Why: strategies, evals, agents and pipelines must be tested through the same poo
 process and protocol code that talks to the real REPL; only the executable is
 swapped. :func:`scripted_verifier` is the one other parts build on::
 
-    from prover.lean.testing import scripted_verifier
+    from prover.lean.double_pools import scripted_verifier
     pool = scripted_verifier([{"match": "by simp", "response": {}}])   # clean reply -> proved
     verdicts = pool.verify_sync([candidate])
 
@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from prover.config import REPO_ROOT
 from prover.lean.pool import LeanPool
+from prover.paths import REPO_ROOT
 
 #: Where the REPL's own recorded test transcripts live in a source checkout (the project's shared data
 #: beside it); an installed wheel has none there and must be given ``lean.transcripts``.

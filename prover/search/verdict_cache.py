@@ -12,7 +12,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
-from prover.lean.base import Verifier
+from prover.lean.verifier import Verifier
 from prover.records import Candidate, Verdict
 from prover.search.extract import Extraction, failed_verdict
 

@@ -27,7 +27,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from prover.config import MANIFEST, check_run_manifest, hydra_app, to_container, write_run_manifest
-from prover.lean.base import Verifier
+from prover.lean.verifier import Verifier
 from prover.records import STATUSES, Candidate, JsonlWriter, RecordError, Verdict, iter_jsonl, json_lines
 
 
@@ -191,7 +191,7 @@ def _check_folder(run_dir: Path, conf: DictConfig, statuses: list[str]) -> dict[
 
 def run_check(cfg: DictConfig | dict[str, Any], run_dir: Path) -> Counter[str]:
     """The app's work, callable without Hydra: returns the status counts of the whole output file."""
-    from prover.lean.factory import build_verifier
+    from prover.lean.verifier_factory import build_verifier
     from prover.validate import LEAN_BOUNDS, check_values
 
     conf = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)

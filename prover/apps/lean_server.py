@@ -4,7 +4,7 @@
     proofforge-lean-server lean=ray port=8020           # Ray actors on a cluster
     proofforge-lean-server lean=scripted                # offline double (verdicts are NOT real)
 
-The ``lean`` config group builds the pool through :func:`prover.lean.factory.build_verifier`,
+The ``lean`` config group builds the pool through :func:`prover.lean.verifier_factory.build_verifier`,
 the same call ``proofforge-check`` makes, so the policy and verdict are the same code path.
 The bearer token comes from ``api_key`` or ``$PROOFFORGE_LEAN_SERVER_API_KEY``.
 """
@@ -52,7 +52,7 @@ def settings_from_config(cfg: DictConfig | dict) -> ServerSettings:
 
 def serve(cfg: DictConfig) -> int:
     """Build the pool and run uvicorn until interrupted; returns an exit code."""
-    from prover.serving.cli import ServeConfigError, _check_numbers, _check_port_free, run_dir
+    from prover.apps.serve import ServeConfigError, _check_numbers, _check_port_free, run_dir
 
     try:
         _check_numbers(OmegaConf.create({"port": cfg.get("port")}))
@@ -75,7 +75,7 @@ def serve(cfg: DictConfig) -> int:
         raise LeanServerConfigError(str(e)) from None
     import uvicorn
 
-    from prover.lean.factory import build_verifier
+    from prover.lean.verifier_factory import build_verifier
     from prover.serving.lean_server.app import create_app
 
     interval = cfg.get("switch_interval_ms")

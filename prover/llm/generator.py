@@ -8,11 +8,12 @@ Prompt formats live with the stage that owns them, not here.
 from __future__ import annotations
 
 import asyncio
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
+
+from prover.settings import SamplingParams  # the seam's sampling record; also the schema of sampling nodes
 
 #: A prompt is raw text, or a chat (a list of ``{"role", "content"}`` messages) that the
 #: backend renders with the model's chat template.
@@ -24,29 +25,6 @@ def prompt_text(prompt: Prompt) -> str:
     if isinstance(prompt, str):
         return prompt
     return "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in prompt)
-
-
-@dataclass
-class SamplingParams:
-    """How to sample. ``n`` completions per prompt; ``seed`` makes a backend repeatable."""
-
-    n: int = 1
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_tokens: int = 512
-    stop: list[str] = field(default_factory=list)
-    seed: int | None = None
-    logprobs: bool = False
-
-    def __post_init__(self) -> None:
-        if self.n < 1:
-            raise ValueError(f"SamplingParams.n must be >= 1, got {self.n}")
-        if not (self.temperature >= 0 and math.isfinite(self.temperature)):  # also catches NaN
-            raise ValueError(f"SamplingParams.temperature must be a finite number >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"SamplingParams.top_p must be in (0, 1], got {self.top_p}")
-        if self.max_tokens < 1:
-            raise ValueError(f"SamplingParams.max_tokens must be >= 1, got {self.max_tokens}")
 
 
 @dataclass
