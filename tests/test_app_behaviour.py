@@ -258,7 +258,7 @@ def test_formalize_checks_retrieval_files_and_the_judge_server_before_any_model(
 
 @pytest.mark.parametrize("app,want", [
     ("check", {"lean"}),
-    ("formalize", {"lean", "model"}),
+    ("formalize", {"lean", "model", "formalize_experiment"}),
     ("serve", {"model"}),
     ("eval", {"dataset", "experiment", "lean", "logger", "model", "prover"}),
 ])
