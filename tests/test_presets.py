@@ -48,3 +48,23 @@ def test_summary_records_protocol_lean_limits_and_sampling(tmp_path):
     assert summary["lean"]["timeout"] == 300 and summary["lean"]["backend"] == "scripted"
     assert summary["sampling"] == {"temperature": 1.0, "top_p": 0.95, "max_tokens": 2048, "seed": None, "stop": []}
     assert summary["budget"]["samples"] == 2
+
+
+@pytest.mark.parametrize(("app", "group", "preset", "want"), [
+    ("formalize", "formalize_experiment", "herald",
+     {"n": 128, "prompt_style": "full", "sampling.temperature": 0.99, "sampling.max_tokens": 1024,
+      "backtranslate.temperature": 0.1, "judge.temperature": 0.01, "lean.mathlib": True, "model.backend": "openai"}),
+    ("formalize", "formalize_experiment", "herald_minif2f", {"mode": "herald_eval", "n": 128, "herald_eval.ks": [1, 8, 128]}),
+    ("synth", "synth_experiment", "real_model",
+     {"prompt_style": "full", "rounds": 2, "lean.timeout": 300, "lean.mathlib": True, "prove.samples": 64,
+      "model.name": "deepseek-ai/DeepSeek-Prover-V1.5-RL", "prover.name": "wholeproof"}),
+])
+def test_stage_presets_overlay_their_app(app, group, preset, want):
+    from omegaconf import OmegaConf
+
+    cfg = compose(app, [f"{group}={preset}"])
+    for key, value in want.items():
+        got = OmegaConf.select(cfg, key)
+        assert (list(got) if OmegaConf.is_list(got) else got) == value, key
+    # the default stays the offline one
+    assert compose(app).model.name == "tiny"

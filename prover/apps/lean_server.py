@@ -52,10 +52,10 @@ def settings_from_config(cfg: DictConfig | dict) -> ServerSettings:
 
 def serve(cfg: DictConfig) -> int:
     """Build the pool and run uvicorn until interrupted; returns an exit code."""
-    from prover.apps.serve import ServeConfigError, _check_numbers, _check_port_free, run_dir
+    from prover.apps.serve import ServeConfigError, check_numbers, check_port_free, run_dir
 
     try:
-        _check_numbers(OmegaConf.create({"port": cfg.get("port")}))
+        check_numbers(OmegaConf.create({"port": cfg.get("port")}))
     except ServeConfigError as e:
         raise LeanServerConfigError(str(e)) from None
     settings = settings_from_config(cfg)
@@ -70,7 +70,7 @@ def serve(cfg: DictConfig) -> int:
         print(f"would serve lean.backend={cfg.lean.backend} at http://{host}:{port}")
         return 0
     try:
-        _check_port_free(host, port)
+        check_port_free(host, port)
     except ServeConfigError as e:
         raise LeanServerConfigError(str(e)) from None
     import uvicorn

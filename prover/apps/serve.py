@@ -32,7 +32,7 @@ class ServeConfigError(ValueError):
     """A ``serve`` config value is unusable; the message names the key."""
 
 
-def _check_numbers(cfg: DictConfig) -> None:
+def check_numbers(cfg: DictConfig) -> None:
     """``port``, ``max_batch_size`` and ``batch_wait_ms`` are numbers in range (one line naming the key, not a traceback)."""
     for key, kind, low, high in (("port", int, 0, 65535), ("max_batch_size", int, 1, None), ("batch_wait_ms", float, 0, None)):
         value = cfg.get(key)
@@ -46,7 +46,7 @@ def _check_numbers(cfg: DictConfig) -> None:
             raise ServeConfigError(f"{key} must be {bounds}, got {value}")
 
 
-def _check_port_free(host: str, port: int) -> None:
+def check_port_free(host: str, port: int) -> None:
     """Fail at once, naming host and port, when the address is taken or cannot be bound."""
     import socket
 
@@ -69,7 +69,7 @@ def serve(cfg: DictConfig) -> int:
     ``dry_run=true`` checks the config, prints one line saying what would run (the ``vllm serve``
     command, or the built-in server's model, address and settings) and starts, loads and writes nothing.
     """
-    _check_numbers(cfg)
+    check_numbers(cfg)
     dry = bool(cfg.get("dry_run"))
     out = run_dir()
     if not dry:
@@ -108,7 +108,7 @@ def serve(cfg: DictConfig) -> int:
               f"(attention: {model.get('attn_implementation') or 'default'}; batches of up to "
               f"{cfg.get('max_batch_size', 16)} sequences); nothing started")
         return 0
-    _check_port_free(host, port)  # before loading the model, which can take minutes
+    check_port_free(host, port)  # before loading the model, which can take minutes
     import uvicorn
 
     from prover.llm.generator_factory import build_generator
