@@ -19,6 +19,7 @@ import io
 import json
 import re
 import tarfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import httpx
 
 from prover.paths import cache_dir
 from prover.records import Problem, json_lines
+from prover.settings import DatasetSettings, SettingsError, settings_from
 
 DEMO_PATH = Path(__file__).resolve().parent / "demo" / "demo.jsonl"
 
@@ -457,23 +459,12 @@ def borrow_informal(
     return filled
 
 
-def dataset_from_cfg(cfg: Any) -> Dataset:
-    """Load from a ``dataset`` config node (name, path, split, limit, names, download, informal_from)."""
-
-    def get(key: str, default: Any = None) -> Any:
-        try:
-            value = cfg.get(key, default)
-        except AttributeError:
-            value = getattr(cfg, key, default)
-        return default if value is None else value
-
-    names = get("names")
-    return load_dataset(
-        str(get("name", "demo")),
-        path=get("path"),
-        split=get("split"),
-        limit=get("limit"),
-        names=list(names) if names else None,
-        download=bool(get("download", True)),
-        informal_from=get("informal_from"),
-    )
+def dataset_from_cfg(cfg: DatasetSettings | Mapping[str, Any] | None) -> Dataset:
+    """Load from the ``dataset`` settings (or a mapping of their fields: name, path, split, limit, names,
+    download, informal_from); a bad key raises DatasetError naming it."""
+    try:
+        d = settings_from(DatasetSettings, cfg, "dataset")
+    except SettingsError as e:
+        raise DatasetError(str(e)) from None
+    return load_dataset(d.name, path=d.path, split=d.split, limit=d.limit, names=d.names or None,
+                        download=d.download, informal_from=d.informal_from)

@@ -42,6 +42,8 @@ def register_schemas() -> None:
         ("schema/prover", "wholeproof", settings.WholeProofSettings),
         ("schema/prover", "malot", settings.MALoTSettings),
         ("schema/prover", "bestfirst", settings.BestFirstSettings),
+        ("schema/dataset", "dataset", settings.DatasetSettings),
+        ("schema/logger", "logger", settings.LoggerSettings),
     ):
         store.store(group=group, name=name, node=node)
 

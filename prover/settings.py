@@ -32,6 +32,8 @@ __all__ = [
     "BestFirstBudget",
     "BestFirstSettings",
     "Budget",
+    "DatasetSettings",
+    "LoggerSettings",
     "LeanSettings",
     "MALoTBudget",
     "MALoTSettings",
@@ -286,6 +288,41 @@ class ModelSettings:
     # scripted (a test double answering from regex rules)
     script: list[Any] = field(default_factory=list)  # [regex, output] pairs
     default: str = ""
+
+
+# --------------------------------------------------------------------------------------------- dataset, logger
+
+
+@dataclass
+class DatasetSettings:
+    """``configs/dataset/*.yaml``: which benchmark file, which split, which problems."""
+
+    name: str = "demo"  # demo | minif2f_v424 | minif2f_deepseek | any label with path=<file.jsonl>
+    path: Optional[str] = None  # a local JSONL overrides the built-in/downloaded file
+    split: Optional[str] = None  # None = all
+    limit: Optional[int] = None  # only the first N problems (smoke runs)
+    names: Optional[list[str]] = None  # only these problem names
+    download: bool = True  # download a missing miniF2F file into the cache
+    informal_from: Optional[str] = None  # fill missing informal statements from a DeepSeek-format file
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 0:
+            raise ValueError(f"limit must be >= 0 (or null), got {self.limit}")
+
+
+@dataclass
+class LoggerSettings:
+    """``configs/logger/*.yaml``: the experiment tracker (prover/tracking.py). Backend-specific keys say so."""
+
+    backend: str = "none"  # none | tensorboard | mlflow | wandb
+    dir: Optional[str] = None  # tensorboard, wandb: None = the run folder (tensorboard: its tensorboard/)
+    run_name: Optional[str] = None  # mlflow, wandb: None = the run folder's name
+    tracking_uri: Optional[str] = None  # mlflow: None = the file store ./mlruns
+    experiment: str = "proofforge"  # mlflow
+    project: str = "proofforge"  # wandb
+    entity: Optional[str] = None  # wandb
+    mode: str = "offline"  # wandb: offline | online | disabled
+    tags: list[str] = field(default_factory=list)  # wandb
 
 
 # --------------------------------------------------------------------------------------------- reading

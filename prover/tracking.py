@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from prover.settings import LoggerSettings, SettingsError, settings_from
+
 BACKENDS = ("none", "tensorboard", "mlflow", "wandb")
 EXTRA = "pip install 'proofforge[tracking]'"
 
@@ -190,20 +192,19 @@ class WandbTracker(Tracker):
         self.run.finish()
 
 
-def open_tracker(cfg: Mapping[str, Any] | None, *, run_dir: Path, run_name: str) -> Tracker:
-    """The tracker the ``logger`` config node asks for (None or ``backend: none``: no tracking)."""
-    cfg = dict(cfg or {})
-    backend = str(cfg.get("backend") or "none")
-    if backend not in BACKENDS:
-        raise TrackerError(f"logger.backend={backend!r}: choose one of {', '.join(BACKENDS)}")
+def open_tracker(cfg: LoggerSettings | Mapping[str, Any] | None, *, run_dir: Path, run_name: str) -> Tracker:
+    """The tracker the ``logger`` settings ask for (None or ``backend: none``: no tracking)."""
+    try:
+        c = settings_from(LoggerSettings, cfg, "logger")
+    except SettingsError as e:
+        raise TrackerError(str(e)) from None
+    if c.backend not in BACKENDS:
+        raise TrackerError(f"logger.backend={c.backend!r}: choose one of {', '.join(BACKENDS)}")
     run_dir = Path(run_dir)
-    if backend == "none":
+    if c.backend == "none":
         return Tracker()
-    if backend == "tensorboard":
-        return TensorBoardTracker(Path(cfg.get("dir") or run_dir / "tensorboard"))
-    if backend == "mlflow":
-        return MlflowTracker(cfg.get("tracking_uri"), str(cfg.get("experiment") or "proofforge"),
-                             str(cfg.get("run_name") or run_name))
-    return WandbTracker(str(cfg.get("project") or "proofforge"), Path(cfg.get("dir") or run_dir),
-                        str(cfg.get("run_name") or run_name), str(cfg.get("mode") or "offline"),
-                        cfg.get("entity"), list(cfg.get("tags") or []))
+    if c.backend == "tensorboard":
+        return TensorBoardTracker(Path(c.dir or run_dir / "tensorboard"))
+    if c.backend == "mlflow":
+        return MlflowTracker(c.tracking_uri, c.experiment, c.run_name or run_name)
+    return WandbTracker(c.project, Path(c.dir or run_dir), c.run_name or run_name, c.mode, c.entity, list(c.tags))
