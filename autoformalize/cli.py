@@ -229,7 +229,7 @@ async def _services(cfg: DictConfig, run_dir: Path, generator: Generator | None,
 
             verifier = build_verifier(cfg.lean)
             # Mathlib on a Lean-core REPL, or Lean disagreeing with the smoke self-check: stop before judging
-            record_in_manifest(run_dir, await start_checks(verifier, to_container(cfg.get("lean")), headers=headers))
+            record_in_manifest(run_dir, await start_checks(verifier, cfg.get("lean"), headers=headers))
         from prover.llm.generator_factory import build_generator
 
         if generator is None:

@@ -141,7 +141,7 @@ async def arun_eval(
     try:  # Mathlib on a Lean-core REPL, or Lean disagreeing with the smoke self-check: stop before judging
         from prover.lean.selftest import record_in_manifest, start_checks
 
-        checked = await start_checks(verifier, to_container(cfg.get("lean")),
+        checked = await start_checks(verifier, cfg.get("lean"),
                                      headers=sorted({p.header for p in dataset.problems}), injected=not owns)
         record_in_manifest(run_dir, checked)
         write_run_manifest(run_dir, fingerprint)  # Lean and the model are up: the run has started

@@ -42,6 +42,7 @@ from typing import Any
 from prover.lean.project import LeanMissingError
 from prover.lean.verifier import Verifier
 from prover.records import Candidate, Verdict
+from prover.settings import LeanSettings, settings_from
 
 #: The header of the Mathlib cases (miniF2F's, as the eval sends it).
 MATHLIB_HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n"
@@ -396,13 +397,9 @@ def smoke_sentence(report: SelftestReport) -> str:
             "to skip this check.")
 
 
-def _backend(lean_cfg: Mapping[str, Any] | None) -> str:
-    return str((lean_cfg or {}).get("backend", "local"))
-
-
 async def start_checks(
     verifier: Verifier,
-    lean_cfg: Mapping[str, Any] | None,
+    lean_cfg: LeanSettings | Mapping[str, Any] | None,
     *,
     headers: Iterable[str | None] = (),
     injected: bool = False,
@@ -421,10 +418,11 @@ async def start_checks(
     if callable(start):  # a Ray pool learns from its actors whether they run the Lean-core REPL
         await start()
     require_mathlib_for(verifier, headers)
-    backend = _backend(lean_cfg)
+    lean = settings_from(LeanSettings, lean_cfg, "lean")
+    backend = lean.backend
     if injected:
         return {"smoke": "skipped", "why": "verifier passed in by the caller"}
-    if not bool((lean_cfg or {}).get("selftest", True)):
+    if not lean.selftest:
         return {"smoke": "skipped", "why": "lean.selftest=false"}
     if backend == "replay":
         return {"smoke": "skipped", "why": REPLAY_NOTE}

@@ -201,7 +201,7 @@ async def arun_synth(
     from prover.lean.selftest import record_in_manifest, start_checks
 
     try:  # Mathlib on a Lean-core REPL, or Lean disagreeing with the smoke self-check: stop before judging
-        checked = await start_checks(verifier, to_container(cfg.get("lean")), headers=[cfg.get("header")],
+        checked = await start_checks(verifier, cfg.get("lean"), headers=[cfg.get("header")],
                                      injected=not own_verifier)
     except BaseException:
         if own_verifier:
