@@ -387,8 +387,11 @@ def hydra_app(
     failed jobs (at most 100), after one line naming them. Ctrl-C still ends the sweep.
     """
 
+    started: list[bool] = []
+
     @functools.wraps(task)
     def run(cfg: DictConfig) -> None:
+        started.append(True)
         multirun, job_dir = _hydra_mode()
         quiet_library_loggers()
         known = tuple(t for types in errors for t in types)
@@ -437,7 +440,16 @@ def hydra_app(
         global _LAST_SWEEP
         _LAST_SWEEP = None
         register_schemas()
-        hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(run)()
+        try:
+            hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(run)()
+        except SystemExit as e:
+            # Hydra prints a composition error (an unknown key, a wrong type: the schemas of
+            # prover/settings.py) and exits 1; no job ran, so it is a usage error (README's table).
+            if e.code == 1 and not started:
+                from prover.exit_codes import USAGE
+
+                sys.exit(USAGE)
+            raise
         sweep = _LAST_SWEEP
         if sweep and sweep["failed"]:
             n = len(sweep["failed"])

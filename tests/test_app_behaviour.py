@@ -277,3 +277,19 @@ def test_help_lists_only_the_config_groups_the_app_uses(app, want):
     groups = template.split("== Configuration groups ==")[1].split("== Config ==")[0]
     listed = {line.split(":")[0] for line in groups.splitlines()[2:] if ":" in line}
     assert listed == want, groups
+
+
+def test_a_config_hydra_refuses_at_composition_is_a_usage_error(tmp_path):
+    """An unknown key or another strategy's knob stops composition with Hydra's message (the typed schemas of
+    prover/settings.py), and the exit status is the table's usage error, not Hydra's generic 1."""
+    import os
+    import subprocess
+
+    from prover.config import REPO_ROOT
+
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    for override, message in (("lean.timout=3", "Key 'timout' not in 'LeanSettings'"),
+                              ("prover.budget.expansions=3", "Key 'expansions' not in 'MALoTBudget'")):
+        proc = subprocess.run([sys.executable, "-m", "prover.apps.eval", override], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and message in proc.stderr, (override, proc.returncode, proc.stderr[-400:])
