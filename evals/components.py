@@ -32,7 +32,7 @@ def build_components(
     from prover.llm.generator_factory import model_settings
     from prover.search.strategy_factory import build_strategy, check_strategy_fits, prover_settings
 
-    # The config becomes typed settings here, once (prover/settings.py): everything below takes them.
+    # The config becomes typed settings here, once (prover/settings/): everything below takes them.
     prover = prover_settings(cfg.prover)
     lean = lean_settings(cfg.get("lean")) if verifier is None else None
     if verifier is None:  # an injected verifier is the caller's choice

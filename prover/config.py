@@ -23,10 +23,11 @@ from prover.paths import MANIFEST, REPO_ROOT, cache_dir, config_dir  # noqa: F40
 
 
 def register_schemas() -> None:
-    """Store the typed settings (prover/settings.py) in Hydra's ConfigStore as the schemas of their groups.
+    """Store the typed settings (prover/settings/) in Hydra's ConfigStore as the schemas of their groups.
 
     ``configs/lean/local.yaml`` starts with ``- /schema/lean@_here_: lean``, the prover presets with their
-    strategy's schema, the model presets with ``model``: Hydra merges each file onto its dataclass, so an
+    strategy's schema, the model presets with ``model``, each app's own file with ``- /schema/app@_here_: <app>``
+    (prover/settings/apps.py): Hydra merges each file onto its dataclass, so an
     unknown key (``lean.timout=5``) or a wrong type (``prover.budget.samples=many``) stops composition with
     Hydra's own message, and a key of another strategy (``prover.budget.expansions`` under
     ``prover=wholeproof``) is refused the same way. Idempotent.
@@ -44,6 +45,12 @@ def register_schemas() -> None:
         ("schema/prover", "bestfirst", settings.BestFirstSettings),
         ("schema/dataset", "dataset", settings.DatasetSettings),
         ("schema/logger", "logger", settings.LoggerSettings),
+        ("schema/app", "eval", settings.EvalSettings),
+        ("schema/app", "check", settings.CheckSettings),
+        ("schema/app", "serve", settings.ServeSettings),
+        ("schema/app", "lean_server", settings.LeanServerSettings),
+        ("schema/app", "formalize", settings.FormalizeSettings),
+        ("schema/app", "synth", settings.SynthSettings),
     ):
         store.store(group=group, name=name, node=node)
 
@@ -444,7 +451,7 @@ def hydra_app(
             hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(run)()
         except SystemExit as e:
             # Hydra prints a composition error (an unknown key, a wrong type: the schemas of
-            # prover/settings.py) and exits 1; no job ran, so it is a usage error (README's table).
+            # prover/settings/) and exits 1; no job ran, so it is a usage error (README's table).
             if e.code == 1 and not started:
                 from prover.exit_codes import USAGE
 

@@ -281,7 +281,7 @@ def test_help_lists_only_the_config_groups_the_app_uses(app, want):
 
 def test_a_config_hydra_refuses_at_composition_is_a_usage_error(tmp_path):
     """An unknown key or another strategy's knob stops composition with Hydra's message (the typed schemas of
-    prover/settings.py), and the exit status is the table's usage error, not Hydra's generic 1."""
+    prover/settings/), and the exit status is the table's usage error, not Hydra's generic 1."""
     import os
     import subprocess
 

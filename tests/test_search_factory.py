@@ -99,7 +99,7 @@ def test_check_prover_cfg_returns_the_budget_of_every_shipped_config():
     ],
 )
 def test_a_wrong_key_or_type_fails_at_composition(overrides):
-    """The typed schemas (prover/settings.py, registered in Hydra's ConfigStore) refuse these before
+    """The typed schemas (prover/settings/, registered in Hydra's ConfigStore) refuse these before
     anything is built, with Hydra's own message naming the key."""
     with pytest.raises(ConfigCompositionException, match=overrides[-1].split("=")[0].replace(".", r"\.")):
         compose("eval", overrides)
