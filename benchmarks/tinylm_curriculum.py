@@ -29,6 +29,7 @@ SMALL = [
     "corpus.train=2000", "corpus.heldout=100", "corpus.corrector=200", "corpus.corrector_heldout=32",
     "corpus.roles.translate=600", "corpus.roles.backtranslate=400", "corpus.roles.judge=400",
     "corpus.roles.quality=150", "corpus.roles.consistency=60", "corpus.roles.negation=80", "corpus.roles.ill_posed=80",
+    "corpus.roles.judge_contrast=500",
     "corpus.roles_heldout.translate=32", "corpus.roles_heldout.backtranslate=32", "corpus.roles_heldout.judge=32",
     "corpus.roles_heldout.quality=32", "corpus.roles_heldout.consistency=16", "corpus.roles_heldout.negation=16",
     "corpus.roles_heldout.ill_posed=16", "arch.hidden_size=96", "arch.intermediate_size=256",

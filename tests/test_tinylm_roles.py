@@ -195,3 +195,29 @@ def test_packaged_demo_sets_are_regenerated_exactly():
     assert [json.loads(x) for x in DEFAULT_LABELLED_TINY.read_text().splitlines()] == labelled
     assert [json.loads(x) for x in TINY_INPUT.read_text().splitlines()] == synth
     assert {r["expect"] for r in synth} == {"proved", "disproved", "inconsistent", "abstained"}
+
+
+def test_judge_contrast_pairs_differ_in_one_number_and_dropped_hypotheses_drop_their_variables(corpus):
+    held = frozenset(ex.informal for ex in corpus.heldout)
+    train, _ = build_roles(corpus.train, corpus.heldout, {"judge_contrast": 40}, {}, seed=5)
+    assert len(train) >= 30 and Counter(r.reference for r in train) == {"faithful": len(train) // 2,
+                                                                        "unfaithful": len(train) // 2}
+    for same, changed in zip(train[::2], train[1::2], strict=True):
+        a, b = (re.search(r"Problem A:\n(.*)\n\nProblem B:\n(.*)\n\nAnswer:", r.prompt(), re.S).groups()
+                for r in (same, changed))
+        assert a[0] == a[1] == b[0] and b[1] != b[0] and b[1] not in held
+        assert re.sub(r"\d+", "#", b[1]) == re.sub(r"\d+", "#", b[0])  # only numbers differ
+    p = pair_of(next(ex for ex in corpus.train if ex.template == "nat_le_trans"))
+    q = perturb(p, "drop_hypothesis", random.Random(0))
+    assert q.binders.count(" ") == 3 and all(v in q.goal for v in q.binders[1:].split(" :")[0].split())
+
+
+def test_a_prompt_loss_keeps_the_token_ids():
+    from prover.tinylm.batches import encode
+    from prover.tinylm.tokenizer import train_tokenizer
+
+    prompt = formats.judge_prompt("Show that 2 plus 3 is 5.", "Show that 2 plus 3 is 6.")
+    tok = train_tokenizer([prompt] * 4, 300)
+    plain, _ = encode(tok, prompt, " x")
+    ids, labels = encode(tok, prompt, " x", formats.judge_second_problem_start(prompt))
+    assert ids == plain and tok.decode([t for t in labels if t != -100]).startswith("Show that 2 plus 3 is 6.")

@@ -18,7 +18,7 @@ from autoformalize.abstain_eval import DEFAULT_LABELLED_TINY, load_labelled
 from autoformalize.cli import run_formalize
 from autoformalize.formalizer import FormalizationResult
 from prover.config import compose
-from prover.lean.testing import scripted_verifier
+from prover.lean.double_pools import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
 from prover.records import read_jsonl
 from prover.synthetic.formalize import TINY_INPUT
@@ -152,9 +152,9 @@ def test_synth_defaults_run_every_stage_and_export_sft_records(tmp_path):
 def test_main_job_closes_by_pointing_to_formalize_and_synth(monkeypatch, capsys):
     import types
 
-    import evals.run as eval_run
+    import prover.apps.eval as eval_run
     import prover.main as main_job
-    from prover.lean import setup
+    from prover.lean import install as setup
 
     ran = []
     monkeypatch.setattr(setup, "ensure_lean", lambda mathlib=False, project_dir=None: types.SimpleNamespace(

@@ -11,9 +11,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from prover.apps.train_tiny import main
 from prover.config import compose
 from prover.tinylm import ENV_VAR, ensure_tiny_model, tiny_model_path
-from prover.tinylm.train import CHECKPOINT, STATE_FILE, TrainConfigError, is_trained, lr_at, main, train_tiny
+from prover.tinylm.train import CHECKPOINT, STATE_FILE, TrainConfigError, is_trained, lr_at, train_tiny
 
 TINY = [
     "corpus.train=160", "corpus.heldout=12", "corpus.corrector=24", "corpus.corrector_heldout=4",
@@ -22,8 +23,8 @@ TINY = [
     "train.checkpoint_every=2", "eval.train_sample=4", "eval.max_new_tokens=6",
     # a few examples of every other role (translate, judge, ...), so resume and determinism cover them too
     "corpus.roles.translate=12", "corpus.roles.backtranslate=6", "corpus.roles.judge=6", "corpus.roles.quality=4",
-    "corpus.roles.consistency=2", "corpus.roles.negation=2", "corpus.roles.ill_posed=2",
-    "corpus.roles_heldout.translate=3", "corpus.roles_heldout.backtranslate=2", "corpus.roles_heldout.judge=2",
+    "corpus.roles.consistency=2", "corpus.roles.negation=2", "corpus.roles.ill_posed=2", "corpus.roles.judge_contrast=4",
+    "tokenizer.whole_numbers=20", "corpus.roles_heldout.translate=3", "corpus.roles_heldout.backtranslate=2", "corpus.roles_heldout.judge=2",
     "corpus.roles_heldout.quality=2", "corpus.roles_heldout.consistency=1", "corpus.roles_heldout.negation=1",
     "corpus.roles_heldout.ill_posed=1", "train.probe_every=3", "train.probe_examples=2",
     # Bitwise-equal weights are asserted below without torch's deterministic-kernel flag, whose

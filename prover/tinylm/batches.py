@@ -50,12 +50,19 @@ class BatchOrder:
         return self._batches(epoch)[k]
 
 
-def encode(tokenizer: Any, prompt: str, completion: str) -> tuple[list[int], list[int]]:
+def encode(tokenizer: Any, prompt: str, completion: str, prompt_loss_from: int | None = None) -> tuple[list[int], list[int]]:
     """Prompt and completion tokenized separately (as at inference, where only the prompt is given),
-    then ``</s>``; labels mask the prompt so the loss is on the completion only."""
-    p = tokenizer(prompt)["input_ids"]
+    then ``</s>``; labels mask the prompt so the loss is on the completion only, except, when
+    ``prompt_loss_from`` is a character offset into the prompt, the prompt tokens from there on
+    (the tokens are the same either way: only which of them carry a loss changes)."""
     c = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    return p + c, [-100] * len(p) + c
+    if prompt_loss_from is None:
+        p = tokenizer(prompt)["input_ids"]
+        return p + c, [-100] * len(p) + c
+    enc = tokenizer(prompt, return_offsets_mapping=True)
+    p = enc["input_ids"]
+    lp = [t if end > start >= prompt_loss_from else -100 for t, (start, end) in zip(p, enc["offset_mapping"], strict=True)]
+    return p + c, lp + c
 
 
 def collate(items: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:

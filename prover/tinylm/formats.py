@@ -134,6 +134,12 @@ def judge_prompt(original: str, back_translation: str) -> str:
     return JUDGE_PREAMBLE + original.strip() + "\n\nProblem B:\n" + back_translation.strip() + "\n\nAnswer:\n"
 
 
+def judge_second_problem_start(prompt: str) -> int:
+    """Where problem B's text begins in a :func:`judge_prompt` (training can put a loss on it: predicting B
+    from A is the copy the judge needs to notice where they differ)."""
+    return prompt.index("\n\nProblem B:\n") + len("\n\nProblem B:\n")
+
+
 def judge_completion(faithful: bool, reason: str) -> str:
     """The judge's answer in the format ``autoformalize.judge.parse_judgement`` reads first."""
     label, score = ("faithful", "1.0") if faithful else ("unfaithful", "0.0")

@@ -104,6 +104,14 @@ def _drop_hypothesis(p: Pair, rng: random.Random) -> Pair | None:
     if not hyps or not m or len(hyps) != 1 + m.group(1).count(" and "):
         return None
     binders = " ".join(_HYP.sub("", p.binders).split())
+    # variables only the dropped hypotheses mentioned go too (`Show that k is at most c.` has no `y`)
+    used = set(re.findall(r"[\w₀-₉']+", p.goal))
+
+    def keep(g: re.Match[str]) -> str:
+        names = [n for n in g.group(1).split() if n in used]
+        return f"({' '.join(names)} : {g.group(2)})" if names else ""
+
+    binders = " ".join(re.sub(r"\(([^():]+) : ([^()]*)\)", keep, binders).split())
     return Pair(p.name, p.header, binders, p.goal, "Show that " + m.group(2))
 
 
@@ -273,13 +281,27 @@ def _prove(role: str, p: Pair, statement: str, proof: str, split: str, template:
                        split, reference=proof, kind=role, meta={"statement": statement, "header": p.header})
 
 
+def _one_number_changed(text: str, rng: random.Random) -> str | None:
+    """``text`` with one occurrence of one numeral changed by 1 to 3."""
+    nums = list(_NUM.finditer(text))
+    if not nums:
+        return None
+    m = nums[rng.randrange(len(nums))]
+    n = int(m.group())
+    new = max(0, n + rng.choice((-3, -2, -1, 1, 2, 3)))
+    return None if new == n else text[: m.start()] + str(new) + text[m.end():]
+
+
 def role_examples(examples: Sequence[Example], counts: dict[str, int], seed: int,
-                  split: str, exclude_statements: frozenset[str] = frozenset()) -> list[RoleExample]:
+                  split: str, exclude_statements: frozenset[str] = frozenset(),
+                  exclude_texts: frozenset[str] = frozenset()) -> list[RoleExample]:
     """Up to ``counts[role]`` examples of each role built from ``examples`` (seeded; all of one split).
 
     ``counts`` may also hold ``ill_posed`` (translations of ill-posed statements to a refusal, and
-    their judge pairs). Perturbed statements whose body is in ``exclude_statements`` are skipped, so a
-    training perturbation can never equal a held-out statement.
+    their judge pairs) and ``judge_contrast`` (judge pairs in twos from one statement: the same text,
+    and the text with a number changed, so only comparing the numbers tells them apart). Perturbed
+    statements whose body is in ``exclude_statements`` and changed texts in ``exclude_texts`` are
+    skipped, so a training perturbation can never equal a held-out statement.
     """
     rng = random.Random(f"tinylm-roles-{seed}-{split}")
     pairs = [(ex, pair_of(ex)) for ex in examples]
@@ -356,6 +378,17 @@ def role_examples(examples: Sequence[Example], counts: dict[str, int], seed: int
         out.append(RoleExample("translate", "ill_posed", prompt, formats.translate_completion(None), split,
                                reference="", kind="ill_posed", meta={"informal": text, "header": p.header}))
         out.append(_judge(text, p.informal, "ill_posed", split, "ill_posed"))
+    # Contrastive judge pairs, last so that the examples above do not depend on their count. Half change a
+    # number everywhere (formal side too: a changed-constant perturbation), half one occurrence in the text.
+    numbered = [(ex, p) for ex, p in pairs if _NUM.search(p.informal)]
+    for i in range(counts.get("judge_contrast", 0) // 2 if numbered else 0):
+        ex, p = numbered[rng.randrange(len(numbered))]
+        q = perturb(p, "constant", rng) if i % 2 == 0 else None
+        changed = q.informal if q is not None and body(q) not in exclude_statements else _one_number_changed(p.informal, rng)
+        if changed is None or changed == p.informal or changed in exclude_texts:
+            continue
+        out.append(_judge(p.informal, p.informal, "same", split, ex.template))
+        out.append(_judge(p.informal, changed, "constant", split, ex.template))
     return out
 
 
@@ -370,7 +403,8 @@ def build_roles(train: Sequence[Example], heldout: Sequence[Example], counts: di
     """Role examples from the training statements and, separately, from the held-out ones; no training
     example (perturbed or not) has the body of a held-out statement."""
     held_bodies = frozenset(pair_of(ex).statement.split(" ", 2)[2] for ex in heldout)
-    return (role_examples(train, counts, seed, "train", held_bodies),
+    held_texts = frozenset(ex.informal for ex in heldout)
+    return (role_examples(train, counts, seed, "train", held_bodies, held_texts),
             role_examples(heldout, heldout_counts, seed, "heldout"))
 
 

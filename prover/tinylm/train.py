@@ -27,7 +27,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from prover.config import cache_dir, hydra_app, to_container
+from prover.config import cache_dir, to_container
 from prover.tinylm.batches import TrainConfigError, collate, encode
 
 CHECKPOINT = "checkpoint"
@@ -55,7 +55,7 @@ _NUMERIC_FIELDS: tuple[tuple[str, type, float | None], ...] = (
     ("seed", int, None), ("threads", int, 1),
     ("corpus.train", int, 1), ("corpus.heldout", int, 0), ("corpus.corrector", int, 0),
     ("corpus.corrector_heldout", int, 0), ("corpus.holdout_mod", int, 1), ("corpus.mathlib_frac", float, 0),
-    ("tokenizer.vocab_size", int, 1),
+    ("tokenizer.vocab_size", int, 1), ("tokenizer.whole_numbers", int, 0),
     ("arch.hidden_size", int, 1), ("arch.intermediate_size", int, 1), ("arch.num_hidden_layers", int, 1),
     ("arch.num_attention_heads", int, 1), ("arch.num_key_value_heads", int, 1),
     ("arch.max_position_embeddings", int, 1),
@@ -230,6 +230,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
     """Train (or resume, or find already trained) the tiny model described by ``cfg``; returns its dir."""
     from transformers import AutoTokenizer
 
+    from prover.tinylm import formats
     from prover.tinylm.corpus import build_corpus
     from prover.tinylm.curriculum import Curriculum, heldout_loss, loss_probe
     from prover.tinylm.evaluate import evaluate_model, evaluate_roles, summary_line
@@ -270,13 +271,20 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             tokenizer = AutoTokenizer.from_pretrained(out)
         else:
             role_texts = [t for ex in [*roles_train, *roles_heldout] for t in (ex.prompt(), ex.completion())]
-            tokenizer = train_tokenizer([*corpus.texts(), *role_texts], int(cfg["tokenizer"]["vocab_size"]))
+            tokenizer = train_tokenizer([*corpus.texts(), *role_texts], int(cfg["tokenizer"]["vocab_size"]),
+                                        int(cfg["tokenizer"].get("whole_numbers", 0)))
             tokenizer.save_pretrained(out)
 
         max_len = int(cfg["arch"]["max_position_embeddings"])
         train_rows = [*corpus.train, *corpus.corrector_train, *roles_train]
         row_roles = ["prove"] * len(corpus.train) + ["correct"] * len(corpus.corrector_train) + [r.role for r in roles_train]
-        data = [encode(tokenizer, ex.prompt(), ex.completion()) for ex in train_rows]
+        copy_b = bool(tr.get("judge_copy_loss", False))
+
+        def loss_from(ex: Any, role: str) -> int | None:
+            return formats.judge_second_problem_start(ex.prompt()) if copy_b and role == "judge" else None
+
+        data = [encode(tokenizer, ex.prompt(), ex.completion(), loss_from(ex, role))
+                for ex, role in zip(train_rows, row_roles, strict=True)]
         too_long = sum(len(ids) > max_len for ids, _ in data)
         if too_long:
             raise TrainConfigError(
@@ -381,12 +389,3 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
     print(f"tinylm: trained in {seconds:.0f}s -> {out}")
     print(f"tinylm: {summary_line(results)}")
     return out
-
-
-def main() -> None:
-    """Entry point of ``proofforge-train-tiny`` (Hydra overrides on the command line)."""
-    hydra_app("train_tiny", train_tiny, prefix="proofforge-train-tiny: error: ", errors={(TrainConfigError,): 2})()
-
-
-if __name__ == "__main__":
-    main()
