@@ -13,15 +13,16 @@ from typing import Any
 
 from prover.records import json_lines
 from prover.templates import TemplateError, render_text
+from prover.tinylm import formats as tiny_formats
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 DEFAULT_EXEMPLARS = PROMPTS_DIR / "exemplars.jsonl"
-#: ``prompt_style=tiny``: short versions of the three templates for the embedded tiny model (``prover/tinylm``),
-#: with the same placeholders and section markers, and its exemplar file (used only when named: the tiny style
-#: is zero-shot by default). ``prover.tinylm.formats`` builds the same strings for the model's training corpus.
-TINY_TEMPLATES: dict[str, str] = {"translate": "tiny_translate", "backtranslate": "tiny_backtranslate",
-                                  "judge": "tiny_judge"}
-TINY_EXEMPLARS = PROMPTS_DIR / "tiny_exemplars.jsonl"
+#: ``prompt_style=tiny``: short versions of the three templates for the embedded tiny model, with the same
+#: placeholders and section markers, and its exemplar file (used only when named: the tiny style is zero-shot
+#: by default). They live with the model trained on them (``prover/tinylm/prompts/``), which renders the same
+#: files for its training corpus.
+TINY_TEMPLATES: dict[str, str] = {role: str(tiny_formats.TEMPLATES[role]) for role in ("translate", "backtranslate", "judge")}
+TINY_EXEMPLARS = tiny_formats.EXEMPLARS_FILE
 PROMPT_STYLES = ("tiny", "full")
 
 

@@ -221,3 +221,15 @@ def test_a_prompt_loss_keeps_the_token_ids():
     plain, _ = encode(tok, prompt, " x")
     ids, labels = encode(tok, prompt, " x", formats.judge_second_problem_start(prompt))
     assert ids == plain and tok.decode([t for t in labels if t != -100]).startswith("Show that 2 plus 3 is 6.")
+
+
+def test_judge_numbers_option_lists_each_problems_numbers_and_the_stage_still_reads_the_label(corpus):
+    train, _ = build_roles(corpus.train, corpus.heldout, {"judge_contrast": 8}, {}, seed=5, judge_numbers=True)
+    for r in train:
+        a, b = re.search(r"Problem A:\n(.*)\n\nProblem B:\n(.*)\n\nAnswer:", r.prompt(), re.S).groups()
+        lines = r.completion().split("\n")
+        assert lines[0] == "Numbers A: " + (" ".join(re.findall(r"\d+", a)) or "none")
+        assert lines[1] == "Numbers B: " + (" ".join(re.findall(r"\d+", b)) or "none")
+        assert parse_judgement(r.completion()).label == r.reference  # the stage's parser skips the scratchpad
+    plain, _ = build_roles(corpus.train, corpus.heldout, {"judge_contrast": 8}, {}, seed=5)
+    assert all(r.completion().startswith("Label: ") for r in plain)  # the default answers with the label first

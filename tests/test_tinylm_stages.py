@@ -55,7 +55,7 @@ def oracle(items: list[dict], header: str) -> dict[str, str]:
         stmt = f"theorem {name}{binders} : {goal}"
         answers[formats.translate_prompt(header, name, informal)] = formats.translate_completion(stmt)
         answers[formats.backtranslate_prompt(stmt)] = informal
-        answers[formats.judge_prompt(informal, informal)] = formats.judge_completion(True, "same hypotheses and conclusion")
+        answers[formats.judge_prompt(informal, informal)] = formats.judge_completion(True, "same hypotheses and conclusion", informal, informal)
         answers[formats.quality_prompt(informal, stmt + " := by")] = " good"
         expect = row.get("expect")
         if expect == "proved":

@@ -16,13 +16,14 @@ from typing import Any
 
 from prover.llm.generator import Generator, SamplingParams
 from prover.templates import TemplateError, placeholders, render_text
+from prover.tinylm import formats as tiny_formats
 
 #: The paper's scale, best first.
 GRADES: tuple[str, ...] = ("excellent", "good", "above average", "fair", "poor")
 DEFAULT_KEEP: tuple[str, ...] = ("excellent", "good", "above average")
 DEFAULT_PROMPT = Path(__file__).resolve().parent / "prompts" / "quality.txt"
 #: ``prompt_style=tiny``: the same question, short enough for the tiny model (``prover.tinylm.formats``).
-TINY_PROMPT = Path(__file__).resolve().parent / "prompts" / "quality_tiny.txt"
+TINY_PROMPT = tiny_formats.TEMPLATES["quality"]  # prover/tinylm/prompts/quality.txt: the tiny model's grader prompt
 
 _GRADE_WORD = r"(excellent|good|above[\s_-]*average|fair|poor)"
 _EXPLICIT = re.compile(r"(?:grade|rating|quality|score)\s*(?:is)?\s*[:=\-]?\s*\**\s*" + _GRADE_WORD, re.I)

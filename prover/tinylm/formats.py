@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
+
+from prover.templates import render_text
 
 #: The end marker: a completion stops at the closing code fence.
 END = "```"
@@ -81,18 +84,20 @@ def extract_proof(text: str) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # The stages' tiny prompt styles (``prompt_style=tiny``): short versions of the Herald and DeepSeek-Prover
 # prompts that fit the tiny model's context and keep each prompt's shape (its section markers and its output
-# format), so the same stage code reads the tiny model's answers as it reads a real model's. The stages own
-# the template files (``autoformalize/prompts/tiny_*.txt``, ``prover/synthetic/prompts/quality_tiny.txt``)
-# and render them with their own renderers; these functions build the same strings for the corpus, from this
-# layer, and ``tests/test_tinylm_roles.py`` checks that the two agree byte for byte.
+# format), so the same stage code reads the tiny model's answers as it reads a real model's. The template
+# files live here, with the model trained on them (``prover/tinylm/prompts/``: translate, backtranslate,
+# judge, quality, and the exemplars), and are filled by the project's one renderer (``prover.templates``):
+# the stages (``autoformalize``, ``prover.synthetic.quality``) render the same files with the same values, so
+# the corpus and the stages cannot drift apart.
 
-TRANSLATE_PREAMBLE = (
-    "Translate the informal statement into a Lean 4 theorem statement for the header below, ending with "
-    "`:= by sorry`.\n\nHeader:\n"
-)
-BACKTRANSLATE_PREAMBLE = "Explain in plain mathematical English what the following Lean 4 theorem states.\n\n```lean4\n"
-JUDGE_PREAMBLE = "You are checking whether two problems are the same.\n\nProblem A:\n"
-QUALITY_PREAMBLE = "Grade the formal statement on this scale: excellent, good, above average, fair, poor.\n\n"
+#: The tiny prompt templates; ``autoformalize.prompts.TINY_TEMPLATES`` and ``prover.synthetic.quality`` use them.
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+TEMPLATES: dict[str, Path] = {role: PROMPTS_DIR / f"{role}.txt"
+                              for role in ("translate", "backtranslate", "judge", "quality")}
+#: Few-shot exemplars for the tiny translation prompt (name, informal, formal; type-free, so they fit the
+#: core and the Mathlib header alike). The tiny style is zero-shot unless a run names this file.
+EXEMPLARS_FILE = PROMPTS_DIR / "exemplars.jsonl"
+
 
 #: What the tiny translator writes for an ill-posed informal statement: no Lean statement, so the
 #: formaliser abstains ("none of n samples type-checks").
@@ -105,10 +110,10 @@ def translate_example(name: str, informal: str, formal: str) -> str:
 
 
 def translate_prompt(header: str, name: str, informal: str, exemplars: Sequence[tuple[str, str, str]] = ()) -> str:
-    """The tiny translation prompt (``autoformalize.translate.translation_prompt`` with ``tiny_translate.txt``)."""
+    """The tiny translation prompt, as ``autoformalize.translate.translation_prompt`` renders ``translate.txt``."""
     examples = "".join(translate_example(*e) for e in exemplars)
-    return (TRANSLATE_PREAMBLE + header.strip() + "\n" + ("\n" + examples if examples else "\n")
-            + f"**Name**\n{name}\n**Informal statement**\n{informal.strip()}\n**Lean 4 statement**\n")
+    return render_text(TEMPLATES["translate"], header=header.strip(), examples=("\n" + examples) if examples else "\n",
+                       name=name, informal=informal.strip())
 
 
 def translate_completion(statement: str | None) -> str:
@@ -125,13 +130,13 @@ def translate_completion(statement: str | None) -> str:
 
 
 def backtranslate_prompt(statement: str) -> str:
-    """The tiny back-translation prompt (``tiny_backtranslate.txt``); ``statement`` without ``:= by sorry``."""
-    return BACKTRANSLATE_PREAMBLE + statement.strip() + "\n```\n**Informal statement**\n"
+    """The tiny back-translation prompt (``backtranslate.txt``); ``statement`` without ``:= by sorry``."""
+    return render_text(TEMPLATES["backtranslate"], statement=statement.strip())
 
 
 def judge_prompt(original: str, back_translation: str) -> str:
-    """The tiny judge prompt (``tiny_judge.txt``)."""
-    return JUDGE_PREAMBLE + original.strip() + "\n\nProblem B:\n" + back_translation.strip() + "\n\nAnswer:\n"
+    """The tiny judge prompt (``judge.txt``)."""
+    return render_text(TEMPLATES["judge"], original=original.strip(), back_translation=back_translation.strip())
 
 
 def judge_second_problem_start(prompt: str) -> int:
@@ -140,14 +145,29 @@ def judge_second_problem_start(prompt: str) -> int:
     return prompt.index("\n\nProblem B:\n") + len("\n\nProblem B:\n")
 
 
-def judge_completion(faithful: bool, reason: str) -> str:
-    """The judge's answer in the format ``autoformalize.judge.parse_judgement`` reads first."""
+_NUMERAL = re.compile(r"\d+")
+
+
+def numbers_line(text: str) -> str:
+    """The numerals of ``text`` in order, space-separated (``none`` when it has none)."""
+    return " ".join(_NUMERAL.findall(text)) or "none"
+
+
+def judge_completion(faithful: bool, reason: str, original: str | None = None, back_translation: str | None = None) -> str:
+    """The judge's answer in the format ``autoformalize.judge.parse_judgement`` reads (its ``Label:`` line).
+
+    With both texts, the answer first lists each problem's numbers (``Numbers A: 2 3 5`` / ``Numbers B: 2 3 6``):
+    a scratchpad that turns "do these differ in a number" (which a 3-layer model answered from surface words)
+    into copying, which it does well, and comparing two short adjacent lines. The parser ignores the lines.
+    """
     label, score = ("faithful", "1.0") if faithful else ("unfaithful", "0.0")
-    return f"Label: {label}\nScore: {score}\nReason: {reason}"
+    scratch = ""
+    if original is not None and back_translation is not None:
+        scratch = f"Numbers A: {numbers_line(original)}\nNumbers B: {numbers_line(back_translation)}\n"
+    return f"{scratch}Label: {label}\nScore: {score}\nReason: {reason}"
 
 
 def quality_prompt(informal: str, statement: str) -> str:
-    """The tiny quality prompt (``quality_tiny.txt``, rendered by ``prover.synthetic.quality``); the model
+    """The tiny quality prompt (``quality.txt``, as ``prover.synthetic.quality`` renders it); the model
     continues after ``Grade:``."""
-    return (QUALITY_PREAMBLE + "Natural-language problem:\n" + informal.strip() + "\nFormal statement:\n"
-            + statement.strip() + "\nGrade:")
+    return render_text(TEMPLATES["quality"], informal=informal.strip(), statement=statement.strip()).rstrip()

@@ -24,6 +24,7 @@ the pipeline must formalise faithfully so that their negations get proved.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Sequence
@@ -45,12 +46,12 @@ REASONS: dict[str, str] = {
     "ill_posed": "problem A is ill-posed",
 }
 
-#: Few-shot exemplars for the tiny translation prompt (``autoformalize/prompts/tiny_exemplars.jsonl`` holds
-#: the same rows; a test checks they agree). Type-free, so they fit the core and the Mathlib header alike.
-EXEMPLARS: tuple[tuple[str, str, str], ...] = (
-    ("two_add_three", "Show that 2 plus 3 is 5.", "theorem two_add_three : 2 + 3 = 5 := by sorry"),
-    ("p_and_q", "If p holds and q holds, then p and q holds.",
-     "theorem p_and_q (p q : Prop) (hp : p) (hq : q) : p ∧ q := by sorry"),
+#: Few-shot exemplars for the tiny translation prompt, read from ``prover/tinylm/prompts/exemplars.jsonl``
+#: (the file the stages' ``exemplars=`` option names for the tiny style). Type-free, so they fit the core
+#: and the Mathlib header alike.
+EXEMPLARS: tuple[tuple[str, str, str], ...] = tuple(
+    (str(row["name"]), str(row["informal"]), str(row["formal"]))
+    for row in map(json.loads, formats.EXEMPLARS_FILE.read_text(encoding="utf-8").splitlines()) if row
 )
 
 
@@ -263,10 +264,11 @@ def _backtranslate(p: Pair, split: str, template: str, kind: str) -> RoleExample
                        reference=p.informal, kind=kind, meta={"statement": p.statement, "header": p.header})
 
 
-def _judge(original: str, back: str, reason: str, split: str, template: str) -> RoleExample:
+def _judge(original: str, back: str, reason: str, split: str, template: str, numbers: bool = False) -> RoleExample:
     faithful = reason == "same"
+    texts = (original, back) if numbers else (None, None)
     return RoleExample("judge", template, formats.judge_prompt(original, back),
-                       formats.judge_completion(faithful, REASONS[reason]), split,
+                       formats.judge_completion(faithful, REASONS[reason], *texts), split,
                        reference="faithful" if faithful else "unfaithful", kind=reason)
 
 
@@ -294,7 +296,7 @@ def _one_number_changed(text: str, rng: random.Random) -> str | None:
 
 def role_examples(examples: Sequence[Example], counts: dict[str, int], seed: int,
                   split: str, exclude_statements: frozenset[str] = frozenset(),
-                  exclude_texts: frozenset[str] = frozenset()) -> list[RoleExample]:
+                  exclude_texts: frozenset[str] = frozenset(), judge_numbers: bool = False) -> list[RoleExample]:
     """Up to ``counts[role]`` examples of each role built from ``examples`` (seeded; all of one split).
 
     ``counts`` may also hold ``ill_posed`` (translations of ill-posed statements to a refusal, and
@@ -340,12 +342,12 @@ def role_examples(examples: Sequence[Example], counts: dict[str, int], seed: int
     for i in range(counts.get("judge", 0)):
         if i % 2 == 0:
             ex, p = pairs[rng.randrange(len(pairs))]
-            out.append(_judge(p.informal, p.informal, "same", split, ex.template))
+            out.append(_judge(p.informal, p.informal, "same", split, ex.template, judge_numbers))
         else:
             ex, p, kind, q = pick()
             if kind == "same":
                 continue
-            out.append(_judge(p.informal, q.informal, kind, split, ex.template))
+            out.append(_judge(p.informal, q.informal, kind, split, ex.template, judge_numbers))
     for i in range(counts.get("quality", 0)):
         if i % 2 == 0:
             ex, p = pairs[rng.randrange(len(pairs))]
@@ -377,7 +379,7 @@ def role_examples(examples: Sequence[Example], counts: dict[str, int], seed: int
         prompt = formats.translate_prompt(p.header, p.name, text, EXEMPLARS[:k])
         out.append(RoleExample("translate", "ill_posed", prompt, formats.translate_completion(None), split,
                                reference="", kind="ill_posed", meta={"informal": text, "header": p.header}))
-        out.append(_judge(text, p.informal, "ill_posed", split, "ill_posed"))
+        out.append(_judge(text, p.informal, "ill_posed", split, "ill_posed", judge_numbers))
     # Contrastive judge pairs, last so that the examples above do not depend on their count. Half change a
     # number everywhere (formal side too: a changed-constant perturbation), half one occurrence in the text.
     numbered = [(ex, p) for ex, p in pairs if _NUM.search(p.informal)]
@@ -387,8 +389,8 @@ def role_examples(examples: Sequence[Example], counts: dict[str, int], seed: int
         changed = q.informal if q is not None and body(q) not in exclude_statements else _one_number_changed(p.informal, rng)
         if changed is None or changed == p.informal or changed in exclude_texts:
             continue
-        out.append(_judge(p.informal, p.informal, "same", split, ex.template))
-        out.append(_judge(p.informal, changed, "constant", split, ex.template))
+        out.append(_judge(p.informal, p.informal, "same", split, ex.template, judge_numbers))
+        out.append(_judge(p.informal, changed, "constant", split, ex.template, judge_numbers))
     return out
 
 
@@ -399,13 +401,15 @@ def vocabulary(texts: Sequence[str]) -> set[str]:
 
 
 def build_roles(train: Sequence[Example], heldout: Sequence[Example], counts: dict[str, int],
-                heldout_counts: dict[str, int], seed: int) -> tuple[list[RoleExample], list[RoleExample]]:
+                heldout_counts: dict[str, int], seed: int,
+                judge_numbers: bool = False) -> tuple[list[RoleExample], list[RoleExample]]:
     """Role examples from the training statements and, separately, from the held-out ones; no training
-    example (perturbed or not) has the body of a held-out statement."""
+    example (perturbed or not) has the body of a held-out statement. ``judge_numbers``: the judge's answers
+    first list each problem's numbers (:func:`prover.tinylm.formats.judge_completion`)."""
     held_bodies = frozenset(pair_of(ex).statement.split(" ", 2)[2] for ex in heldout)
     held_texts = frozenset(ex.informal for ex in heldout)
-    return (role_examples(train, counts, seed, "train", held_bodies, held_texts),
-            role_examples(heldout, heldout_counts, seed, "heldout"))
+    return (role_examples(train, counts, seed, "train", held_bodies, held_texts, judge_numbers),
+            role_examples(heldout, heldout_counts, seed, "heldout", judge_numbers=judge_numbers))
 
 
 # ------------------------------------------------------------------------------------------ packaged demo sets

@@ -265,7 +265,8 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             heldout_templates=list(cc.get("heldout_templates") or []),
         )
         roles_train, roles_heldout = build_roles(corpus.train, corpus.heldout, dict(cc.get("roles") or {}),
-                                                 dict(cc.get("roles_heldout") or {}), seed)
+                                                 dict(cc.get("roles_heldout") or {}), seed,
+                                                 judge_numbers=bool(cc.get("judge_numbers", False)))
         _write_corpus(out, corpus, roles_train, roles_heldout)
         if (out / "tokenizer.json").is_file():  # an interrupted run already trained and saved it
             tokenizer = AutoTokenizer.from_pretrained(out)
