@@ -28,7 +28,7 @@ import httpx
 
 from prover.paths import cache_dir
 from prover.records import Problem, json_lines
-from prover.settings import DatasetSettings, SettingsError, settings_from
+from prover.settings import DatasetSettings, settings_from
 
 DEMO_PATH = Path(__file__).resolve().parent / "demo" / "demo.jsonl"
 
@@ -462,9 +462,6 @@ def borrow_informal(
 def dataset_from_cfg(cfg: DatasetSettings | Mapping[str, Any] | None) -> Dataset:
     """Load from the ``dataset`` settings (or a mapping of their fields: name, path, split, limit, names,
     download, informal_from); a bad key raises DatasetError naming it."""
-    try:
-        d = settings_from(DatasetSettings, cfg, "dataset")
-    except SettingsError as e:
-        raise DatasetError(str(e)) from None
+    d = settings_from(DatasetSettings, cfg, "dataset", error=DatasetError)
     return load_dataset(d.name, path=d.path, split=d.split, limit=d.limit, names=d.names or None,
                         download=d.download, informal_from=d.informal_from)

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from prover.settings import LoggerSettings, SettingsError, settings_from
+from prover.settings import LoggerSettings, settings_from
 
 BACKENDS = ("none", "tensorboard", "mlflow", "wandb")
 EXTRA = "pip install 'proofforge[tracking]'"
@@ -194,10 +194,7 @@ class WandbTracker(Tracker):
 
 def open_tracker(cfg: LoggerSettings | Mapping[str, Any] | None, *, run_dir: Path, run_name: str) -> Tracker:
     """The tracker the ``logger`` settings ask for (None or ``backend: none``: no tracking)."""
-    try:
-        c = settings_from(LoggerSettings, cfg, "logger")
-    except SettingsError as e:
-        raise TrackerError(str(e)) from None
+    c = settings_from(LoggerSettings, cfg, "logger", error=TrackerError)
     if c.backend not in BACKENDS:
         raise TrackerError(f"logger.backend={c.backend!r}: choose one of {', '.join(BACKENDS)}")
     run_dir = Path(run_dir)

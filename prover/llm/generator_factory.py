@@ -15,7 +15,7 @@ from typing import Any
 
 from prover.llm.errors import GeneratorConfigError, GeneratorError
 from prover.llm.generator import Generator
-from prover.settings import ModelSettings, SettingsError, settings_from
+from prover.settings import ModelSettings, settings_from
 
 __all__ = ["BACKENDS", "build_generator", "model_settings", "resolve_model_path"]
 
@@ -24,10 +24,7 @@ BACKENDS = ("hf", "vllm", "openai", "scripted")
 
 def model_settings(cfg: ModelSettings | Mapping[str, Any] | None) -> ModelSettings:
     """``cfg`` as ModelSettings (a mapping is read key by key); a GeneratorConfigError names ``model.<key>``."""
-    try:
-        settings = settings_from(ModelSettings, cfg, "model")
-    except SettingsError as e:
-        raise GeneratorConfigError(str(e)) from None
+    settings = settings_from(ModelSettings, cfg, "model", error=GeneratorConfigError)
     if settings.backend not in BACKENDS:
         raise GeneratorConfigError(f"unknown model.backend {settings.backend!r}; expected one of {', '.join(BACKENDS)}")
     return settings

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prover.llm.generator import SamplingParams
-from prover.settings import SamplingSettings, SettingsError, settings_from
+from prover.settings import SamplingSettings, settings_from
 
 #: the keys a sampling node may set (the fields of SamplingParams)
 SAMPLING_KEYS: tuple[str, ...] = tuple(SamplingParams.__dataclass_fields__)
@@ -39,10 +39,7 @@ def sampling_from_config(
     if unknown:
         raise error(f"{what}: unknown key(s) {unknown}; expected some of {list(SAMPLING_KEYS)}")
     values = {**dict(defaults or {}), **{k: v for k, v in data.items() if v is not None}, **force}
-    try:
-        return settings_from(SamplingParams, values, what)
-    except SettingsError as e:
-        raise error(str(e)) from None
+    return settings_from(SamplingParams, values, what, error=error)
 
 
 def with_stops(sampling: SamplingParams, stops: Sequence[str], **changes: Any) -> SamplingParams:

@@ -21,7 +21,7 @@ from prover.llm.sampling import sampling_from_config
 from prover.search.prompts import PROMPT_STYLES
 from prover.search.registry import register_strategy, registered_strategies, strategy_spec
 from prover.search.strategy import Budget, Strategy
-from prover.settings import BestFirstSettings, SettingsError, WholeProofSettings, settings_from
+from prover.settings import BestFirstSettings, WholeProofSettings, settings_from
 
 __all__ = [
     "ConfigError",
@@ -56,10 +56,7 @@ def prover_settings(cfg: Any) -> Any:
         raise ConfigError(f"prover.name must be one of {known}; got {name!r}{hint}")
     if not isinstance(cfg, Mapping) and not isinstance(cfg, spec.settings):
         raise ConfigError(f"prover settings for {name} must be {spec.settings.__name__}, got {type(cfg).__name__}")
-    try:
-        settings = settings_from(spec.settings, cfg, "prover")
-    except SettingsError as e:
-        raise ConfigError(str(e)) from None
+    settings = settings_from(spec.settings, cfg, "prover", error=ConfigError)
     if settings.prompt_style not in PROMPT_STYLES:
         raise ConfigError(
             f"prover.prompt_style must be one of {', '.join(PROMPT_STYLES)}; got {settings.prompt_style!r}"

@@ -20,6 +20,7 @@ from prover.settings.services import DatasetSettings, LeanSettings, LoggerSettin
 __all__ = [
     "CheckSettings",
     "EvalSettings",
+    "FinetuneSettings",
     "FormalizeSettings",
     "LeanServerSettings",
     "ServeSettings",
@@ -228,7 +229,7 @@ class ExportSettings:
 
 @dataclass
 class FinetuneSettings:
-    """``finetune``: expert iteration's SFT step."""
+    """``finetune``: expert iteration's SFT step (``prover.synthetic.finetune`` trains with it)."""
 
     enabled: bool = True
     base_model: Optional[str] = None
@@ -247,7 +248,7 @@ class FinetuneSettings:
     lora_alpha: int = 16
     lora_dropout: float = 0.05
     lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
-    prompt_style: Optional[str] = None
+    prompt_style: Optional[str] = None  # None = the prover's prompt style, then tiny
     cot: bool = False
 
 

@@ -24,14 +24,24 @@ class SettingsError(ValueError):
 T = TypeVar("T")
 
 
-def settings_from(cls: type[T], data: Any, where: str) -> T:
+def settings_from(cls: type[T], data: Any, where: str, *, error: type[Exception] = SettingsError) -> T:
     """``cls`` from ``data``: an instance of it (returned as is), ``None`` (the defaults) or a mapping.
 
     A mapping's unknown key, a value of the wrong type and a value a class refuses (``__post_init__``)
-    raise :class:`SettingsError` naming the key under ``where`` (``prover.budget.samples``). A null
-    value keeps the field's default unless the field is optional. Nested dataclasses are read the same
-    way; lists and mappings (a ``ListConfig``/``DictConfig`` too) become plain lists and dicts.
+    raise ``error`` (default :class:`SettingsError`; a caller passes its own config error type) naming the
+    key under ``where`` (``prover.budget.samples``). A null value keeps the field's default unless the field
+    is optional. Nested dataclasses are read the same way; lists and mappings (a ``ListConfig``/``DictConfig``
+    too) become plain lists and dicts.
     """
+    try:
+        return _read(cls, data, where)
+    except SettingsError as e:
+        if error is SettingsError:
+            raise
+        raise error(str(e)) from None
+
+
+def _read(cls: type[T], data: Any, where: str) -> T:
     if isinstance(data, cls):
         return data
     if data is None:
@@ -74,7 +84,7 @@ def _strip_optional(hint: Any) -> Any:
 def _coerce(hint: Any, value: Any, where: str) -> Any:
     """``value`` as ``hint`` (the few kinds the settings use), or a SettingsError naming ``where``."""
     if dataclasses.is_dataclass(hint):
-        return settings_from(hint, value, where)  # type: ignore[arg-type]
+        return _read(hint, value, where)  # type: ignore[arg-type]
     origin = typing.get_origin(hint)
     if origin is list:
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):

@@ -14,15 +14,18 @@ so the next round loads a plain checkpoint with any backend. The checkpoint fold
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from prover.records import Problem
 from prover.search.prompts import CHAT_STYLES, prover_prompt
+from prover.settings import settings_from
+from prover.settings.apps import FinetuneSettings
 from prover.tinylm.formats import completion
 
 MARKER = "finetune.json"
@@ -32,43 +35,11 @@ class FinetuneError(RuntimeError):
     """Fine-tuning cannot start; the message says what is missing."""
 
 
-@dataclass
-class FinetuneSettings:
-    """``cfg.finetune`` in configs/synth.yaml."""
-
-    enabled: bool = True
-    base_model: str | None = None  # None: model.path (or the tiny model); the folder fine-tuning starts from
-    continue_training: bool = False  # True: round r starts from round r-1's checkpoint instead of the base
-    max_steps: int = 50
-    batch_size: int = 4
-    grad_accum: int = 1
-    lr: float = 5e-5
-    warmup_steps: int = 0
-    weight_decay: float = 0.0
-    max_length: int = 1024
-    seed: int = 0
-    save_steps: int = 100
-    lora: bool = False
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
-    prompt_style: str = "tiny"
-    cot: bool = False
-
-    @classmethod
-    def from_cfg(cls, cfg: Any, *, prompt_style: str | None = None) -> FinetuneSettings:
-        data = dict(cfg or {})
-        if prompt_style and not data.get("prompt_style"):
-            data["prompt_style"] = prompt_style
-        names = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise FinetuneError(f"finetune: unknown setting(s) {unknown}; known: {sorted(names)}")
-        data = {k: v for k, v in data.items() if v is not None}
-        if "lora_target_modules" in data:
-            data["lora_target_modules"] = list(data["lora_target_modules"])
-        return cls(**data)
+def finetune_settings(cfg: Any, *, prompt_style: str | None = None) -> FinetuneSettings:
+    """``cfg.finetune`` (configs/synth.yaml) as :class:`prover.settings.apps.FinetuneSettings`; a null
+    ``prompt_style`` becomes ``prompt_style`` (the prover's), then ``tiny``. A bad key names it."""
+    settings = settings_from(FinetuneSettings, cfg, "finetune", error=FinetuneError)
+    return dataclasses.replace(settings, prompt_style=settings.prompt_style or prompt_style or "tiny")
 
 
 def training_text(row: dict[str, Any], style: str = "tiny", cot: bool = False) -> tuple[str, str]:
@@ -105,7 +76,7 @@ class _SFTDataset:
         self.examples: list[dict[str, list[int]]] = []
         eos = tokenizer.eos_token_id
         for row in rows:
-            prompt, target = training_text(row, settings.prompt_style, settings.cot)
+            prompt, target = training_text(row, settings.prompt_style or "tiny", settings.cot)
             # the prompt as the served model sees a raw-text prompt (the transformers backend and vLLM add
             # the tokenizer's BOS); the completion continues it, so it gets no special tokens of its own
             p = tokenizer(prompt)["input_ids"]

@@ -32,7 +32,7 @@ from prover.lean.verifier import Verifier
 from prover.search.strategy import Budget, Strategy
 from prover.synthetic import dataset as ds
 from prover.synthetic.explain import why_round_is_empty
-from prover.synthetic.finetune import FinetuneSettings, finetune
+from prover.synthetic.finetune import finetune, finetune_settings
 from prover.synthetic.formalize import FormalizerLike, formalize_batch
 from prover.synthetic.prove import ConsistencyProbe, NegationRace
 from prover.synthetic.quality import QualityGrader
@@ -161,7 +161,7 @@ async def arun_rounds(
     rounds = int(cfg.rounds)
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
-    settings = FinetuneSettings.from_cfg(cfg.get("finetune"), prompt_style=_c(cfg.prover, "prompt_style"))
+    settings = finetune_settings(cfg.get("finetune"), prompt_style=_c(cfg.prover, "prompt_style"))
     all_stats: list[dict[str, Any]] = []
     dataset_path = out_dir / "dataset.jsonl"
     for r in range(1, rounds + 1):
