@@ -11,7 +11,7 @@ from prover.lean.double_pools import scripted_verifier
 from prover.llm.scripted import ScriptedGenerator
 from prover.search.bestfirst import BestFirstSearch
 from prover.search.strategy import BestFirstBudget, MALoTBudget, WholeProofBudget
-from prover.search.strategy_factory import ConfigError, budget_from_cfg, build_strategy, check_prover_cfg
+from prover.search.strategy_factory import ConfigError, budget_from_cfg, build_strategy
 from prover.search.wholeproof import WholeProofSampling
 
 
@@ -76,16 +76,16 @@ def test_bad_configs_name_the_key(verifier):
         ({"name": "beam"}, "prover.name must be one of"),
     ],
 )
-def test_check_prover_cfg_rejects_an_empty_budget_before_anything_is_built(node, message):
+def test_budget_from_cfg_rejects_an_empty_budget_before_anything_is_built(node, message):
     with pytest.raises(ConfigError, match=message):
-        check_prover_cfg(node)
+        budget_from_cfg(node)
 
 
-def test_check_prover_cfg_returns_the_budget_of_every_shipped_config():
-    for name in ("wholeproof", "malot", "bestfirst"):
-        assert check_prover_cfg(load(name)) == budget_from_cfg(load(name))
+def test_budget_from_cfg_returns_each_shipped_configs_own_budget_type():
+    for name, kind in (("wholeproof", WholeProofBudget), ("malot", MALoTBudget), ("bestfirst", BestFirstBudget)):
+        assert type(budget_from_cfg(load(name))) is kind
     # rounds/corrections may be 0 (MA-LoT without correction is whole-proof sampling)
-    assert check_prover_cfg({"name": "malot", "budget": {"samples": 2, "rounds": 0}}).rounds == 0
+    assert budget_from_cfg({"name": "malot", "budget": {"samples": 2, "rounds": 0}}).rounds == 0
 
 
 @pytest.mark.parametrize(

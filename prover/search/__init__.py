@@ -8,7 +8,7 @@ Public API: :class:`Strategy` (``await strategy.aprove(problem, budget) -> Outco
 
 from prover.search.registry import register_strategy, registered_strategies
 from prover.search.strategy import BestFirstBudget, Budget, MALoTBudget, Strategy, WholeProofBudget
-from prover.search.strategy_factory import ConfigError, budget_from_cfg, build_strategy, check_prover_cfg
+from prover.search.strategy_factory import ConfigError, budget_from_cfg, build_strategy
 
 __all__ = [
     "BestFirstBudget",
@@ -19,7 +19,6 @@ __all__ = [
     "Strategy",
     "budget_from_cfg",
     "build_strategy",
-    "check_prover_cfg",
     "register_strategy",
     "registered_strategies",
 ]

@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from prover.lean.verifier import Verifier
-from prover.llm.generator import Generator, SamplingParams
-from prover.llm.sampling import sampling_from_config
+from prover.llm.generator import Generator
 from prover.search.prompts import PROMPT_STYLES
 from prover.search.registry import register_strategy, registered_strategies, strategy_spec
 from prover.search.strategy import Budget, Strategy
@@ -27,20 +26,13 @@ __all__ = [
     "ConfigError",
     "budget_from_cfg",
     "build_strategy",
-    "check_prover_cfg",
     "check_strategy_fits",
     "prover_settings",
-    "sampling_from_cfg",
 ]
 
 
 class ConfigError(ValueError):
     """A prover config is unusable; the message names the key."""
-
-
-def sampling_from_cfg(node: Any, *, n: int = 1, what: str = "prover.sampling", **force: Any) -> SamplingParams:
-    """SamplingParams from a ``sampling`` node (:func:`prover.llm.sampling.sampling_from_config`)."""
-    return sampling_from_config(node, what=what, defaults={"n": n}, error=ConfigError, **force)
 
 
 def prover_settings(cfg: Any) -> Any:
@@ -65,15 +57,10 @@ def prover_settings(cfg: Any) -> Any:
 
 
 def budget_from_cfg(cfg: Any) -> Budget:
-    """The budget of the strategy ``cfg`` configures (its own type: ``WholeProofBudget``, ...)."""
-    return prover_settings(cfg).budget
+    """The budget of the strategy ``cfg`` configures (its own type: ``WholeProofBudget``, ...).
 
-
-def check_prover_cfg(cfg: Any) -> Budget:
-    """Validate a prover node without building anything and return its budget.
-
-    The eval calls this before it starts Lean or loads a model, so a typo in ``prover.*``
-    costs a second, not a model load.
+    Reads and checks the whole prover node without building anything, so a typo in ``prover.*`` costs a
+    second, not a model load.
     """
     return prover_settings(cfg).budget
 
