@@ -233,3 +233,55 @@ def test_judge_numbers_option_lists_each_problems_numbers_and_the_stage_still_re
         assert parse_judgement(r.completion()).label == r.reference  # the stage's parser skips the scratchpad
     plain, _ = build_roles(corpus.train, corpus.heldout, {"judge_contrast": 8}, {}, seed=5)
     assert all(r.completion().startswith("Label: ") for r in plain)  # the default answers with the label first
+
+
+def test_judge_pairs_scratchpad_puts_each_pair_of_numbers_side_by_side_with_its_verdict(corpus):
+    train, _ = build_roles(corpus.train, corpus.heldout, {"judge_contrast": 8, "judge": 8}, {}, seed=5,
+                           judge_numbers="pairs")
+    for r in train:
+        a, b = re.search(r"Problem A:\n(.*)\n\nProblem B:\n(.*)\n\nAnswer:", r.prompt(), re.S).groups()
+        first = r.completion().split("\n")[0]
+        assert first.startswith("Numbers: ")
+        if first != "Numbers: none":
+            pairs = [p.split() for p in first.removeprefix("Numbers: ").split(", ")]
+            assert [x for x, _, _ in pairs if x != "none"] == re.findall(r"\d+", a)
+            assert [y for _, y, _ in pairs if y != "none"] == re.findall(r"\d+", b)
+            assert all((v == "same") == (x == y) for x, y, v in pairs)
+        assert parse_judgement(r.completion()).label == r.reference
+    assert formats.pairs_line("2 plus 3 is 5.", "2 plus 3.") == "2 2 same, 3 3 same, 5 none differ"
+    with pytest.raises(ValueError, match="corpus.judge_numbers must be one of none, lists, pairs"):
+        build_roles(corpus.train, corpus.heldout, {"judge": 2}, {}, seed=5, judge_numbers="diff")
+
+
+def test_decision_weights_weigh_the_label_word_only_and_weight_one_is_the_models_loss():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from prover.tinylm.batches import collate, decision_weights, encode, weighted_loss
+    from prover.tinylm.tokenizer import train_tokenizer
+
+    prompt = formats.judge_prompt("Show that 2 plus 3 is 5.", "Show that 2 plus 3 is 6.")
+    answer = formats.judge_completion(False, "a constant changed")
+    tok = train_tokenizer([prompt, answer] * 4, 300)
+    ids, labels = encode(tok, prompt, answer)
+    w = decision_weights(tok, prompt, answer, formats.decision_span("judge", answer), 4.0)
+    assert len(w) == len(ids) and tok.decode([i for i, x in zip(ids, w, strict=True) if x == 4.0]).strip() == "unfaithful"
+    assert decision_weights(tok, prompt, answer, formats.decision_span("translate", answer), 4.0) is None
+    assert formats.decision_span("quality", " good") == (0, 5)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128))
+    plain = weighted_loss(model, collate([(ids, labels)], tok.pad_token_id))
+    ones = weighted_loss(model, collate([(ids, labels, [1.0] * len(ids))], tok.pad_token_id))
+    heavy = weighted_loss(model, collate([(ids, labels, w)], tok.pad_token_id))
+    assert torch.allclose(plain, ones, atol=1e-5) and not torch.allclose(plain, heavy, atol=1e-4)
+
+
+def test_renumbered_translations_change_every_shared_numeral_on_both_sides(corpus):
+    train, _ = build_roles(corpus.train, corpus.heldout, {"translate_renumbered": 40}, {}, seed=3)
+    assert len(train) >= 30 and {r.kind for r in train} == {"renumbered"}
+    held = {ex.formal_statement.split(" ", 2)[2] for ex in corpus.heldout}
+    for r in train:
+        informal_numbers = re.findall(r"(?<![\w.₀-₉])\d+(?![\w₀-₉])", r.meta["informal"])
+        assert all(re.search(rf"(?<![\w.₀-₉]){n}(?![\w₀-₉])", r.reference) for n in informal_numbers), r
+        assert r.reference.split(" ", 2)[2] + " := by\n" not in held

@@ -65,13 +65,50 @@ def encode(tokenizer: Any, prompt: str, completion: str, prompt_loss_from: int |
     return p + c, lp + c
 
 
-def collate(items: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(ids) for ids, _ in items)
+def decision_weights(tokenizer: Any, prompt: str, completion: str, span: tuple[int, int] | None,
+                     weight: float) -> list[float] | None:
+    """Per-token loss weights for :func:`encode`'s ids: ``weight`` on the completion tokens that overlap the
+    character ``span`` of ``completion``, 1 elsewhere (None when there is nothing to weigh).
+
+    Why: a judge's answer is 17 tokens of which one, the label, is the decision; under a per-token mean its
+    loss is a sliver of the batch's, so the comparison that decides it gets a sliver of the gradient."""
+    if span is None or weight == 1.0:
+        return None
+    p = tokenizer(prompt)["input_ids"]
+    enc = tokenizer(completion, add_special_tokens=False, return_offsets_mapping=True)
+    inside = [weight if end > span[0] and start < span[1] else 1.0 for start, end in enc["offset_mapping"]]
+    return [1.0] * len(p) + inside + [1.0]
+
+
+def collate(items: list[tuple[list[int], ...]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad (ids, labels) items into a batch; items with a third element (:func:`decision_weights`) add
+    ``loss_weights`` (1 where an item has none)."""
+    width = max(len(item[0]) for item in items)
     ids = torch.full((len(items), width), pad_id, dtype=torch.long)
     labels = torch.full((len(items), width), -100, dtype=torch.long)
     mask = torch.zeros((len(items), width), dtype=torch.long)
-    for i, (x, y) in enumerate(items):
+    weighted = any(len(item) > 2 for item in items)
+    weights = torch.ones((len(items), width)) if weighted else None
+    for i, (x, y, *w) in enumerate(items):
         ids[i, : len(x)] = torch.tensor(x)
         labels[i, : len(y)] = torch.tensor(y)
         mask[i, : len(x)] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+        if weights is not None and w:
+            weights[i, : len(w[0])] = torch.tensor(w[0])
+    batch = {"input_ids": ids, "labels": labels, "attention_mask": mask}
+    if weights is not None:
+        batch["loss_weights"] = weights
+    return batch
+
+
+def weighted_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The causal-LM loss of ``batch``: the model's own mean over label tokens, or, with ``loss_weights``,
+    the weighted mean (the same value when every weight is 1)."""
+    if "loss_weights" not in batch:
+        return model(**batch).loss
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    labels, w = batch["labels"][:, 1:], batch["loss_weights"][:, 1:]
+    per_token = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), labels.reshape(-1),
+                                                  ignore_index=-100, reduction="none").view_as(labels)
+    w = w * (labels != -100)
+    return (per_token * w).sum() / w.sum().clamp(min=1e-9)

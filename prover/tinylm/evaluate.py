@@ -178,7 +178,7 @@ def _label(text: str) -> str | None:
 
 
 #: Tokens generated per role (the completions' lengths, with room).
-ROLE_MAX_TOKENS = {"translate": 72, "backtranslate": 56, "judge": 48, "quality": 4, "consistency": 24, "negation": 24}
+ROLE_MAX_TOKENS = {"translate": 72, "backtranslate": 56, "judge": 96, "quality": 4, "consistency": 24, "negation": 24}
 
 
 def evaluate_roles(model: Any, tokenizer: Any, examples: Sequence[Any], batch_size: int = 64) -> dict[str, Any]:

@@ -153,18 +153,48 @@ def numbers_line(text: str) -> str:
     return " ".join(_NUMERAL.findall(text)) or "none"
 
 
-def judge_completion(faithful: bool, reason: str, original: str | None = None, back_translation: str | None = None) -> str:
+#: The judge's scratchpads (``corpus.judge_numbers``): none, each problem's numbers on a line of its own, or the
+#: numbers side by side with a verdict per pair.
+JUDGE_SCRATCHPADS = ("none", "lists", "pairs")
+
+
+def pairs_line(original: str, back_translation: str) -> str:
+    """The two problems' numerals side by side, each pair with its verdict: ``15 15 same, 28 29 differ``
+    (``none`` stands for a missing number; the line is ``none`` when neither problem has one)."""
+    a, b = _NUMERAL.findall(original), _NUMERAL.findall(back_translation)
+    pairs = [(a[i] if i < len(a) else "none", b[i] if i < len(b) else "none") for i in range(max(len(a), len(b)))]
+    return ", ".join(f"{x} {y} {'same' if x == y else 'differ'}" for x, y in pairs) or "none"
+
+
+def judge_completion(faithful: bool, reason: str, original: str | None = None, back_translation: str | None = None,
+                     scratchpad: str = "lists") -> str:
     """The judge's answer in the format ``autoformalize.judge.parse_judgement`` reads (its ``Label:`` line).
 
-    With both texts, the answer first lists each problem's numbers (``Numbers A: 2 3 5`` / ``Numbers B: 2 3 6``):
-    a scratchpad that turns "do these differ in a number" (which a 3-layer model answered from surface words)
-    into copying, which it does well, and comparing two short adjacent lines. The parser ignores the lines.
+    With both texts, the answer first works on the numbers (the parser ignores these lines). ``lists``:
+    ``Numbers A: 2 3 5`` / ``Numbers B: 2 3 6``, which turns "do these differ in a number" into copying and
+    comparing two lines. ``pairs``: ``Numbers: 2 2 same, 3 3 same, 5 6 differ``, where each comparison is of two
+    adjacent numbers, so the only long-range step left is the copy, and the label reads the verdicts.
     """
+    if scratchpad not in JUDGE_SCRATCHPADS:
+        raise ValueError(f"judge scratchpad must be one of {', '.join(JUDGE_SCRATCHPADS)}, got {scratchpad!r}")
     label, score = ("faithful", "1.0") if faithful else ("unfaithful", "0.0")
     scratch = ""
-    if original is not None and back_translation is not None:
+    if original is not None and back_translation is not None and scratchpad == "lists":
         scratch = f"Numbers A: {numbers_line(original)}\nNumbers B: {numbers_line(back_translation)}\n"
+    elif original is not None and back_translation is not None and scratchpad == "pairs":
+        scratch = f"Numbers: {pairs_line(original, back_translation)}\n"
     return f"{scratch}Label: {label}\nScore: {score}\nReason: {reason}"
+
+
+def decision_span(role: str, completion_text: str) -> tuple[int, int] | None:
+    """The characters of ``completion_text`` that carry a judging role's decision: the judge's label word,
+    the grader's grade; None for other roles (training can weigh these tokens' loss up)."""
+    if role == "judge":
+        m = re.search(r"Label: (\w+)", completion_text)
+        return m.span(1) if m else None
+    if role == "quality":
+        return (0, len(completion_text))
+    return None
 
 
 def quality_prompt(informal: str, statement: str) -> str:

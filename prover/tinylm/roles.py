@@ -95,6 +95,27 @@ def _constant(p: Pair, rng: random.Random) -> Pair | None:
     return Pair(p.name, p.header, pat.sub(new, p.binders), pat.sub(new, p.goal), pat.sub(new, p.informal))
 
 
+def renumbered(p: Pair, rng: random.Random, high: int = 99) -> Pair | None:
+    """``p`` with every numeral that both sides spell in digits replaced, consistently on both sides, by a fresh
+    one in ``0..high`` (None when there is none, or when the draw changed nothing).
+
+    Why: in the corpus a closed fact's result is always the true one (`11 times 8 is 88`), so a translator
+    can half-compute it instead of copying it; with fresh numbers (the statement is then usually false, and
+    must still be translated faithfully) only the copy predicts the answer."""
+    formal_nums = set(_NUM.findall(p.binders + " " + p.goal))
+    both = sorted((n for n in formal_nums if re.search(rf"(?<![\w.]){n}(?![\w])", p.informal)), key=int)
+    if not both:
+        return None
+    fresh = dict(zip(both, (str(v) for v in rng.sample(range(high + 1), len(both))), strict=True))
+    pat = re.compile(r"(?<![\w.₀-₉])\d+(?![\w₀-₉])")
+
+    def sub(text: str) -> str:
+        return pat.sub(lambda m: fresh.get(m.group(), m.group()), text)
+
+    q = Pair(p.name, p.header, sub(p.binders), sub(p.goal), sub(p.informal))
+    return None if q.statement == p.statement else q
+
+
 _HYP = re.compile(r"\((h\S*) : ([^()]*)\)")
 _IF_THEN = re.compile(r"^If (.+?), then (.+)$")
 
@@ -264,11 +285,24 @@ def _backtranslate(p: Pair, split: str, template: str, kind: str) -> RoleExample
                        reference=p.informal, kind=kind, meta={"statement": p.statement, "header": p.header})
 
 
-def _judge(original: str, back: str, reason: str, split: str, template: str, numbers: bool = False) -> RoleExample:
+def scratchpad_of(judge_numbers: bool | str | None) -> str:
+    """``corpus.judge_numbers`` as a scratchpad name (``true`` is the first one there was, ``lists``)."""
+    if judge_numbers is True:
+        return "lists"
+    if judge_numbers in (False, None):
+        return "none"
+    if judge_numbers not in formats.JUDGE_SCRATCHPADS:
+        raise ValueError(f"corpus.judge_numbers must be one of {', '.join(formats.JUDGE_SCRATCHPADS)} (or true/false), "
+                         f"got {judge_numbers!r}")
+    return str(judge_numbers)
+
+
+def _judge(original: str, back: str, reason: str, split: str, template: str, numbers: bool | str = False) -> RoleExample:
     faithful = reason == "same"
-    texts = (original, back) if numbers else (None, None)
+    scratch = scratchpad_of(numbers)
+    texts = (original, back) if scratch != "none" else (None, None)
     return RoleExample("judge", template, formats.judge_prompt(original, back),
-                       formats.judge_completion(faithful, REASONS[reason], *texts), split,
+                       formats.judge_completion(faithful, REASONS[reason], *texts, scratchpad=scratch), split,
                        reference="faithful" if faithful else "unfaithful", kind=reason)
 
 
@@ -296,7 +330,7 @@ def _one_number_changed(text: str, rng: random.Random) -> str | None:
 
 def role_examples(examples: Sequence[Example], counts: dict[str, int], seed: int,
                   split: str, exclude_statements: frozenset[str] = frozenset(),
-                  exclude_texts: frozenset[str] = frozenset(), judge_numbers: bool = False) -> list[RoleExample]:
+                  exclude_texts: frozenset[str] = frozenset(), judge_numbers: bool | str = False) -> list[RoleExample]:
     """Up to ``counts[role]`` examples of each role built from ``examples`` (seeded; all of one split).
 
     ``counts`` may also hold ``ill_posed`` (translations of ill-posed statements to a refusal, and
@@ -391,6 +425,13 @@ def role_examples(examples: Sequence[Example], counts: dict[str, int], seed: int
             continue
         out.append(_judge(p.informal, p.informal, "same", split, ex.template, judge_numbers))
         out.append(_judge(p.informal, changed, "constant", split, ex.template, judge_numbers))
+    # Renumbered translations (last, like the contrast pairs): the number copy, with nothing to compute.
+    numbered = [(ex, p) for ex, p in pairs if _NUM.search(p.informal)]
+    for _ in range(counts.get("translate_renumbered", 0) if numbered else 0):
+        ex, p = numbered[rng.randrange(len(numbered))]
+        q = renumbered(p, rng)
+        if q is not None and body(q) not in exclude_statements and q.informal not in exclude_texts:
+            out.append(_translate(q, rng, split, ex.template, "renumbered"))
     return out
 
 
@@ -402,10 +443,10 @@ def vocabulary(texts: Sequence[str]) -> set[str]:
 
 def build_roles(train: Sequence[Example], heldout: Sequence[Example], counts: dict[str, int],
                 heldout_counts: dict[str, int], seed: int,
-                judge_numbers: bool = False) -> tuple[list[RoleExample], list[RoleExample]]:
+                judge_numbers: bool | str = False) -> tuple[list[RoleExample], list[RoleExample]]:
     """Role examples from the training statements and, separately, from the held-out ones; no training
     example (perturbed or not) has the body of a held-out statement. ``judge_numbers``: the judge's answers
-    first list each problem's numbers (:func:`prover.tinylm.formats.judge_completion`)."""
+    first work on the problems' numbers (``lists`` or ``pairs``, :func:`prover.tinylm.formats.judge_completion`)."""
     held_bodies = frozenset(pair_of(ex).statement.split(" ", 2)[2] for ex in heldout)
     held_texts = frozenset(ex.informal for ex in heldout)
     return (role_examples(train, counts, seed, "train", held_bodies, held_texts, judge_numbers),

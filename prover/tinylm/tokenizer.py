@@ -18,10 +18,24 @@ SPECIAL_TOKENS = [PAD, BOS, EOS]
 MIN_VOCAB = 256 + len(SPECIAL_TOKENS)
 
 
-def byte_level_bpe(texts: list[str], vocab_size: int, special_tokens: list[str]) -> Tokenizer:
-    """A byte-level BPE (all 256 bytes, then ``special_tokens``, then merges) trained on ``texts``."""
+#: How numbers are cut before BPE (``tokenizer.numbers``).
+NUMBER_MODES = ("corpus", "isolated", "digits")
+
+
+def byte_level_bpe(texts: list[str], vocab_size: int, special_tokens: list[str], numbers: str = "isolated") -> Tokenizer:
+    """A byte-level BPE (all 256 bytes, then ``special_tokens``, then merges) trained on ``texts``.
+
+    ``numbers``: ``isolated`` (the default) cuts every run of digits out as its own piece first, so a number
+    is the same token(s) wherever it stands and a copy from English into Lean copies the same symbol;
+    ``corpus`` lets BPE merge digits with what surrounds them (`` 18`` and ``[18`` are two different
+    tokens, the first version); ``digits`` cuts every digit out, as the Llama and DeepSeek tokenizers do
+    (measured worst here: a two-digit copy is two steps; docs/tinylm.md)."""
+    if numbers not in NUMBER_MODES:
+        raise ValueError(f"tokenizer.numbers must be one of {', '.join(NUMBER_MODES)}, got {numbers!r}")
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = (byte_level if numbers == "corpus" else pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=numbers == "digits"), byte_level]))
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -46,13 +60,15 @@ def number_texts(whole_numbers: int, repeat: int = 200) -> list[str]:
     return [line] * repeat
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024, whole_numbers: int = 0) -> PreTrainedTokenizerFast:
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024, whole_numbers: int = 0,
+                    numbers: str = "isolated") -> PreTrainedTokenizerFast:
     """Train a byte-level BPE with ``vocab_size`` entries (at least the 256 bytes plus specials); with
-    ``whole_numbers`` > 0, the integers below it are single tokens when the vocabulary has room."""
+    ``whole_numbers`` > 0, the integers below it are single tokens when the vocabulary has room;
+    ``numbers`` says how digits are cut before BPE (:func:`byte_level_bpe`)."""
     if vocab_size < MIN_VOCAB:
         raise ValueError(f"tokenizer vocab_size must be >= {MIN_VOCAB} (256 bytes + specials), got {vocab_size}")
     # Trained from an in-memory list so the merges depend only on the (seeded) corpus.
-    tok = byte_level_bpe([*texts, *number_texts(whole_numbers)], vocab_size, SPECIAL_TOKENS)
+    tok = byte_level_bpe([*texts, *number_texts(whole_numbers)], vocab_size, SPECIAL_TOKENS, numbers)
     bos_id = tok.token_to_id(BOS)
     tok.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, bos_id)]

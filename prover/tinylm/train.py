@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from prover.config import cache_dir, to_container
-from prover.tinylm.batches import TrainConfigError, collate, encode
+from prover.tinylm.batches import TrainConfigError, collate, decision_weights, encode, weighted_loss
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "state.pt"
@@ -62,7 +62,7 @@ _NUMERIC_FIELDS: tuple[tuple[str, type, float | None], ...] = (
     ("train.steps", int, 1), ("train.batch_size", int, 1), ("train.warmup_steps", int, 0),
     ("train.checkpoint_every", int, 1), ("train.log_every", int, 1), ("train.stop_after", int, 0),
     ("train.lr", float, None), ("train.min_lr_frac", float, 0), ("train.weight_decay", float, 0),
-    ("train.grad_clip", float, None), ("train.probe_every", int, 0), ("train.probe_examples", int, 1),
+    ("train.grad_clip", float, None), ("train.decision_weight", float, 0), ("train.probe_every", int, 0), ("train.probe_examples", int, 1),
     ("train.curriculum.every", int, 1), ("train.curriculum.advance_loss", float, 0),
     ("eval.max_new_tokens", int, 1), ("eval.batch_size", int, 1), ("eval.train_sample", int, 0),
 )
@@ -97,6 +97,17 @@ def _validate(cfg: dict[str, Any]) -> None:
         )
     if arch["num_attention_heads"] % arch["num_key_value_heads"]:
         raise TrainConfigError("arch.num_attention_heads must be a multiple of arch.num_key_value_heads")
+    from prover.tinylm.roles import scratchpad_of
+    from prover.tinylm.tokenizer import NUMBER_MODES
+
+    try:
+        scratchpad_of(cfg["corpus"].get("judge_numbers", False))
+    except ValueError as e:
+        raise TrainConfigError(str(e)) from None
+
+    numbers = (cfg.get("tokenizer") or {}).get("numbers", "corpus")
+    if numbers not in NUMBER_MODES:
+        raise TrainConfigError(f"tokenizer.numbers must be one of {', '.join(NUMBER_MODES)}, got {numbers!r}")
     for key in ("steps", "batch_size", "checkpoint_every", "log_every"):
         if int(tr[key]) < 1:
             raise TrainConfigError(f"train.{key} must be >= 1, got {tr[key]}")
@@ -266,14 +277,15 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
         )
         roles_train, roles_heldout = build_roles(corpus.train, corpus.heldout, dict(cc.get("roles") or {}),
                                                  dict(cc.get("roles_heldout") or {}), seed,
-                                                 judge_numbers=bool(cc.get("judge_numbers", False)))
+                                                 judge_numbers=cc.get("judge_numbers", False))
         _write_corpus(out, corpus, roles_train, roles_heldout)
         if (out / "tokenizer.json").is_file():  # an interrupted run already trained and saved it
             tokenizer = AutoTokenizer.from_pretrained(out)
         else:
             role_texts = [t for ex in [*roles_train, *roles_heldout] for t in (ex.prompt(), ex.completion())]
             tokenizer = train_tokenizer([*corpus.texts(), *role_texts], int(cfg["tokenizer"]["vocab_size"]),
-                                        int(cfg["tokenizer"].get("whole_numbers", 0)))
+                                        int(cfg["tokenizer"].get("whole_numbers", 0)),
+                                        str(cfg["tokenizer"].get("numbers", "corpus")))
             tokenizer.save_pretrained(out)
 
         max_len = int(cfg["arch"]["max_position_embeddings"])
@@ -284,9 +296,15 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
         def loss_from(ex: Any, role: str) -> int | None:
             return formats.judge_second_problem_start(ex.prompt()) if copy_b and role == "judge" else None
 
-        data = [encode(tokenizer, ex.prompt(), ex.completion(), loss_from(ex, role))
-                for ex, role in zip(train_rows, row_roles, strict=True)]
-        too_long = sum(len(ids) > max_len for ids, _ in data)
+        weight = float(tr.get("decision_weight", 1.0))
+
+        def item(ex: Any, role: str) -> tuple[list[int], ...]:
+            ids, labels = encode(tokenizer, ex.prompt(), ex.completion(), loss_from(ex, role))
+            w = decision_weights(tokenizer, ex.prompt(), ex.completion(), formats.decision_span(role, ex.completion()), weight)
+            return (ids, labels) if w is None else (ids, labels, w)
+
+        data = [item(ex, role) for ex, role in zip(train_rows, row_roles, strict=True)]
+        too_long = sum(len(it[0]) > max_len for it in data)
         if too_long:
             raise TrainConfigError(
                 f"{too_long} training examples exceed arch.max_position_embeddings={max_len} tokens; raise it"
@@ -294,7 +312,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
 
         model = _build_model(cfg, tokenizer)
         opt = _optimizer(model, tr)
-        lengths = [len(ids) for ids, _ in data]
+        lengths = [len(it[0]) for it in data]
         curriculum = Curriculum(tr.get("curriculum") or {}, row_roles, lengths, int(tr["batch_size"]), seed)
         probe = loss_probe(tokenizer, {
             "prove": corpus.heldout, "correct": corpus.corrector_heldout,
@@ -326,7 +344,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             for g in opt.param_groups:
                 g["lr"] = lr
             batch = collate([data[i] for i in curriculum.batch(step)], tokenizer.pad_token_id)
-            loss = model(**batch).loss
+            loss = weighted_loss(model, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), float(tr["grad_clip"]))
             opt.step()
