@@ -84,9 +84,14 @@ def pair_of(ex: Example) -> Pair:
 _NUM = re.compile(r"(?<![\w.₀-₉])\d+(?![\w₀-₉])")
 
 
-def _constant(p: Pair, rng: random.Random) -> Pair | None:
+def _shared_numerals(p: Pair) -> list[str]:
+    """The numerals of the formal statement that the informal one spells in digits too, in string order."""
     formal_nums = set(_NUM.findall(p.binders + " " + p.goal))
-    both = sorted(n for n in formal_nums if re.search(rf"(?<![\w.]){n}(?![\w])", p.informal))
+    return sorted(n for n in formal_nums if re.search(rf"(?<![\w.]){n}(?![\w])", p.informal))
+
+
+def _constant(p: Pair, rng: random.Random) -> Pair | None:
+    both = _shared_numerals(p)
     if not both:
         return None
     n = rng.choice(both)
@@ -102,15 +107,13 @@ def renumbered(p: Pair, rng: random.Random, high: int = 99) -> Pair | None:
     Why: in the corpus a closed fact's result is always the true one (`11 times 8 is 88`), so a translator
     can half-compute it instead of copying it; with fresh numbers (the statement is then usually false, and
     must still be translated faithfully) only the copy predicts the answer."""
-    formal_nums = set(_NUM.findall(p.binders + " " + p.goal))
-    both = sorted((n for n in formal_nums if re.search(rf"(?<![\w.]){n}(?![\w])", p.informal)), key=int)
+    both = _shared_numerals(p)
     if not both:
         return None
     fresh = dict(zip(both, (str(v) for v in rng.sample(range(high + 1), len(both))), strict=True))
-    pat = re.compile(r"(?<![\w.₀-₉])\d+(?![\w₀-₉])")
 
     def sub(text: str) -> str:
-        return pat.sub(lambda m: fresh.get(m.group(), m.group()), text)
+        return _NUM.sub(lambda m: fresh.get(m.group(), m.group()), text)
 
     q = Pair(p.name, p.header, sub(p.binders), sub(p.goal), sub(p.informal))
     return None if q.statement == p.statement else q

@@ -105,7 +105,7 @@ def _validate(cfg: dict[str, Any]) -> None:
     except ValueError as e:
         raise TrainConfigError(str(e)) from None
 
-    numbers = (cfg.get("tokenizer") or {}).get("numbers", "corpus")
+    numbers = (cfg.get("tokenizer") or {}).get("numbers", "corpus")  # configs older than the key merged numbers
     if numbers not in NUMBER_MODES:
         raise TrainConfigError(f"tokenizer.numbers must be one of {', '.join(NUMBER_MODES)}, got {numbers!r}")
     for key in ("steps", "batch_size", "checkpoint_every", "log_every"):
@@ -285,7 +285,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             role_texts = [t for ex in [*roles_train, *roles_heldout] for t in (ex.prompt(), ex.completion())]
             tokenizer = train_tokenizer([*corpus.texts(), *role_texts], int(cfg["tokenizer"]["vocab_size"]),
                                         int(cfg["tokenizer"].get("whole_numbers", 0)),
-                                        str(cfg["tokenizer"].get("numbers", "corpus")))
+                                        str(cfg["tokenizer"].get("numbers", "corpus")))  # absent: an older config
             tokenizer.save_pretrained(out)
 
         max_len = int(cfg["arch"]["max_position_embeddings"])
