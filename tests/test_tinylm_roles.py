@@ -264,9 +264,9 @@ def test_decision_weights_weigh_the_label_word_only_and_weight_one_is_the_models
     answer = formats.judge_completion(False, "a constant changed")
     tok = train_tokenizer([prompt, answer] * 4, 300)
     ids, labels = encode(tok, prompt, answer)
-    w = decision_weights(tok, prompt, answer, formats.decision_span("judge", answer), 4.0)
+    w = decision_weights(tok, answer, formats.decision_span("judge", answer), 4.0, len(ids))
     assert len(w) == len(ids) and tok.decode([i for i, x in zip(ids, w, strict=True) if x == 4.0]).strip() == "unfaithful"
-    assert decision_weights(tok, prompt, answer, formats.decision_span("translate", answer), 4.0) is None
+    assert decision_weights(tok, answer, formats.decision_span("translate", answer), 4.0, len(ids)) is None
     assert formats.decision_span("quality", " good") == (0, 5)
     torch.manual_seed(0)
     model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,

@@ -65,19 +65,19 @@ def encode(tokenizer: Any, prompt: str, completion: str, prompt_loss_from: int |
     return p + c, lp + c
 
 
-def decision_weights(tokenizer: Any, prompt: str, completion: str, span: tuple[int, int] | None,
-                     weight: float) -> list[float] | None:
-    """Per-token loss weights for :func:`encode`'s ids: ``weight`` on the completion tokens that overlap the
-    character ``span`` of ``completion``, 1 elsewhere (None when there is nothing to weigh).
+def decision_weights(tokenizer: Any, completion: str, span: tuple[int, int] | None, weight: float,
+                     n_ids: int) -> list[float] | None:
+    """Per-token loss weights for the ``n_ids`` ids :func:`encode` gave (prompt, ``completion``, ``</s>``):
+    ``weight`` on the completion tokens that overlap the character ``span`` of ``completion``, 1 elsewhere
+    (None when there is nothing to weigh). Only the completion is tokenized again, for its offsets.
 
     Why: a judge's answer is 17 tokens of which one, the label, is the decision; under a per-token mean its
     loss is a sliver of the batch's, so the comparison that decides it gets a sliver of the gradient."""
     if span is None or weight == 1.0:
         return None
-    p = tokenizer(prompt)["input_ids"]
     enc = tokenizer(completion, add_special_tokens=False, return_offsets_mapping=True)
     inside = [weight if end > span[0] and start < span[1] else 1.0 for start, end in enc["offset_mapping"]]
-    return [1.0] * len(p) + inside + [1.0]
+    return [1.0] * (n_ids - len(inside) - 1) + inside + [1.0]
 
 
 def collate(items: list[tuple[list[int], ...]], pad_id: int) -> dict[str, torch.Tensor]:

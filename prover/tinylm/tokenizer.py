@@ -22,6 +22,12 @@ MIN_VOCAB = 256 + len(SPECIAL_TOKENS)
 NUMBER_MODES = ("corpus", "isolated", "digits")
 
 
+def check_number_mode(numbers: str) -> None:
+    """A ValueError naming ``tokenizer.numbers`` unless ``numbers`` is one of :data:`NUMBER_MODES`."""
+    if numbers not in NUMBER_MODES:
+        raise ValueError(f"tokenizer.numbers must be one of {', '.join(NUMBER_MODES)}, got {numbers!r}")
+
+
 def byte_level_bpe(texts: list[str], vocab_size: int, special_tokens: list[str], numbers: str = "isolated") -> Tokenizer:
     """A byte-level BPE (all 256 bytes, then ``special_tokens``, then merges) trained on ``texts``.
 
@@ -30,8 +36,7 @@ def byte_level_bpe(texts: list[str], vocab_size: int, special_tokens: list[str],
     ``corpus`` lets BPE merge digits with what surrounds them (`` 18`` and ``[18`` are two different
     tokens, the first version); ``digits`` cuts every digit out, as the Llama and DeepSeek tokenizers do
     (measured worst here: a two-digit copy is two steps; docs/tinylm.md)."""
-    if numbers not in NUMBER_MODES:
-        raise ValueError(f"tokenizer.numbers must be one of {', '.join(NUMBER_MODES)}, got {numbers!r}")
+    check_number_mode(numbers)
     tok = Tokenizer(models.BPE())
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.pre_tokenizer = (byte_level if numbers == "corpus" else pre_tokenizers.Sequence(

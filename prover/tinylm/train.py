@@ -98,16 +98,13 @@ def _validate(cfg: dict[str, Any]) -> None:
     if arch["num_attention_heads"] % arch["num_key_value_heads"]:
         raise TrainConfigError("arch.num_attention_heads must be a multiple of arch.num_key_value_heads")
     from prover.tinylm.roles import scratchpad_of
-    from prover.tinylm.tokenizer import NUMBER_MODES
+    from prover.tinylm.tokenizer import check_number_mode
 
     try:
         scratchpad_of(cfg["corpus"].get("judge_numbers", False))
+        check_number_mode((cfg.get("tokenizer") or {}).get("numbers", "corpus"))  # older configs: merged numbers
     except ValueError as e:
         raise TrainConfigError(str(e)) from None
-
-    numbers = (cfg.get("tokenizer") or {}).get("numbers", "corpus")  # configs older than the key merged numbers
-    if numbers not in NUMBER_MODES:
-        raise TrainConfigError(f"tokenizer.numbers must be one of {', '.join(NUMBER_MODES)}, got {numbers!r}")
     for key in ("steps", "batch_size", "checkpoint_every", "log_every"):
         if int(tr[key]) < 1:
             raise TrainConfigError(f"train.{key} must be >= 1, got {tr[key]}")
@@ -300,7 +297,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
 
         def item(ex: Any, role: str) -> tuple[list[int], ...]:
             ids, labels = encode(tokenizer, ex.prompt(), ex.completion(), loss_from(ex, role))
-            w = decision_weights(tokenizer, ex.prompt(), ex.completion(), formats.decision_span(role, ex.completion()), weight)
+            w = decision_weights(tokenizer, ex.completion(), formats.decision_span(role, ex.completion()), weight, len(ids))
             return (ids, labels) if w is None else (ids, labels, w)
 
         data = [item(ex, role) for ex, role in zip(train_rows, row_roles, strict=True)]
