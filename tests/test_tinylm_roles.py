@@ -272,6 +272,8 @@ def test_decision_weights_weigh_the_label_word_only_and_weight_one_is_the_models
     model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
                                          num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128))
     plain = weighted_loss(model, collate([(ids, labels)], tok.pad_token_id))
+    padded = collate([(ids, labels), (ids[:9], labels[:9])], tok.pad_token_id)  # a short second row: padding
+    assert torch.allclose(weighted_loss(model, padded), model(**padded).loss, atol=1e-5)  # the model's own loss
     ones = weighted_loss(model, collate([(ids, labels, [1.0] * len(ids))], tok.pad_token_id))
     heavy = weighted_loss(model, collate([(ids, labels, w)], tok.pad_token_id))
     assert torch.allclose(plain, ones, atol=1e-5) and not torch.allclose(plain, heavy, atol=1e-4)

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from prover.tinylm.batches import BatchOrder, TrainConfigError, collate, encode
+from prover.tinylm.batches import BatchOrder, TrainConfigError, collate, encode, label_logits
 
 
 class _Sub:
@@ -114,15 +114,21 @@ def loss_probe(tokenizer: Any, sets: dict[str, Sequence[Any]], per_set: int) -> 
 
 
 @torch.no_grad()
+def _loss_sum(model: Any, batch: dict[str, torch.Tensor]) -> tuple[float, int]:
+    logits, labels, _ = label_logits(model, batch)
+    return float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum")), int(labels.numel())
+
+
 def heldout_loss(model: Any, batches: Sequence[dict[str, torch.Tensor]]) -> float:
     """Mean per-token completion loss over the probe batches (the perplexity TinyHelen's curriculum reads)."""
+    return probe_losses(model, dict(enumerate(batches)))[0]
+
+
+def probe_losses(model: Any, probe: dict[Any, dict[str, torch.Tensor]]) -> tuple[float, dict[Any, float]]:
+    """The held-out loss over all of ``probe``'s batches and per batch, one forward pass each."""
+    was_training = model.training
     model.eval()
-    total, count = 0.0, 0
-    for b in batches:
-        logits = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits[:, :-1]
-        labels = b["labels"][:, 1:]
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
-                                                 ignore_index=-100, reduction="sum")
-        total += float(loss)
-        count += int((labels != -100).sum())
-    return total / max(count, 1)
+    sums = {name: _loss_sum(model, b) for name, b in probe.items()}
+    model.train(was_training)
+    total, count = sum(t for t, _ in sums.values()), sum(n for _, n in sums.values())
+    return total / max(count, 1), {name: t / max(n, 1) for name, (t, n) in sums.items()}

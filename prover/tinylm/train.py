@@ -240,7 +240,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
 
     from prover.tinylm import formats
     from prover.tinylm.corpus import build_corpus
-    from prover.tinylm.curriculum import Curriculum, heldout_loss, loss_probe
+    from prover.tinylm.curriculum import Curriculum, heldout_loss, loss_probe, probe_losses
     from prover.tinylm.evaluate import evaluate_model, evaluate_roles, summary_line
     from prover.tinylm.roles import build_roles
     from prover.tinylm.tokenizer import train_tokenizer
@@ -353,12 +353,10 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
             done = step + 1
             if curriculum.enabled and done % curriculum.every == 0:
                 curriculum.update(done, heldout_loss(model, [probe[r] for r in curriculum.active_roles() if r in probe]))
-                model.train()
             if probe_every and (done % probe_every == 0 or done == steps):
-                losses = {role: round(heldout_loss(model, [p]), 4) for role, p in probe.items()}
-                heldout_curve.append([done, round(heldout_loss(model, list(probe.values())), 4), losses])
+                overall, losses = probe_losses(model, probe)
+                heldout_curve.append([done, round(overall, 4), {role: round(v, 4) for role, v in losses.items()}])
                 bar.set_postfix(loss=f"{loss.item():.3f}", heldout=f"{heldout_curve[-1][1]:.3f}", lr=f"{lr:.1e}")
-                model.train()
             if done % every == 0 or done == stop_at:
                 _save_state(out, model, opt, done, {"seconds": seconds + time.perf_counter() - t0, "curve": curve,
                                                     "heldout_curve": heldout_curve,
