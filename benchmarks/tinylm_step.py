@@ -9,6 +9,7 @@ faster), from the median round; the two losses are checked equal on the first ba
 
     python benchmarks/tinylm_step.py                   # ~1-2 min on 2 cores
     python benchmarks/tinylm_step.py --rounds 9 --steps 10 --out step.json
+    python benchmarks/tinylm_step.py arch.intermediate_size=256      # any train_tiny override
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from prover.tinylm.batches import BatchOrder, collate, encode, weighted_loss  # 
 from prover.tinylm.corpus import build_corpus  # noqa: E402
 from prover.tinylm.roles import build_roles  # noqa: E402
 from prover.tinylm.tokenizer import train_tokenizer  # noqa: E402
-from prover.tinylm.train import _build_model, _optimizer  # noqa: E402
+from prover.tinylm.train import _build_model, _optimizer, deterministic_torch  # noqa: E402
 
 
 def batches(cfg: dict, n: int) -> tuple[list[dict[str, torch.Tensor]], object]:
@@ -58,29 +59,31 @@ def time_steps(model, opt, loss_fn, bs: list[dict[str, torch.Tensor]]) -> float:
     return (time.perf_counter() - t0) / len(bs)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=8, help="training steps per loss per round")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=None, help="write the result JSON here")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    cfg = to_container(compose("train_tiny", []))
-    bs, tok = batches(cfg, args.steps)
-    full = lambda m, b: m(**b).loss  # noqa: E731 - the baseline, as transformers computes it
-    runs = {}
-    for name, fn in (("full_projection", full), ("label_positions", weighted_loss)):
-        torch.manual_seed(0)
-        model = _build_model(cfg, tok)
-        runs[name] = [model, _optimizer(model, cfg["train"]), fn, []]
-    m0 = runs["full_projection"][0]
-    assert torch.allclose(full(m0, bs[0]), weighted_loss(m0, bs[0]), atol=1e-5), "the two losses differ"
-    for run in runs.values():  # warm-up round, not timed
-        time_steps(run[0], run[1], run[2], bs[:2])
-    for _ in range(args.rounds):
-        for run in runs.values():
-            run[3].append(time_steps(run[0], run[1], run[2], bs))
+    parser.add_argument("overrides", nargs="*", help="train_tiny config overrides, e.g. arch.hidden_size=64")
+    args = parser.parse_args(argv)
+    with deterministic_torch(args.threads):  # as training runs (threads, deterministic_algorithms)
+        cfg = to_container(compose("train_tiny", args.overrides))
+        bs, tok = batches(cfg, args.steps)
+        full = lambda m, b: m(**b).loss  # noqa: E731 - the baseline, as transformers computes it
+        runs = {}
+        for name, fn in (("full_projection", full), ("label_positions", weighted_loss)):
+            torch.manual_seed(0)
+            model = _build_model(cfg, tok)
+            runs[name] = [model, _optimizer(model, cfg["train"]), fn, []]
+        m0 = runs["full_projection"][0]
+        if not torch.allclose(full(m0, bs[0]), weighted_loss(m0, bs[0]), atol=1e-5):
+            raise RuntimeError("the label-position loss differs from the model's own loss on the first batch")
+        for run in runs.values():  # warm-up round, not timed
+            time_steps(run[0], run[1], run[2], bs[:2])
+        for _ in range(args.rounds):
+            for run in runs.values():
+                run[3].append(time_steps(run[0], run[1], run[2], bs))
     med = {name: statistics.median(run[3]) for name, run in runs.items()}
     tokens = statistics.mean(int(b["attention_mask"].sum()) for b in bs)
     result = {"baseline": "full_projection", "seconds_per_step": {k: round(v, 4) for k, v in med.items()},
@@ -89,6 +92,7 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))
+    return result
 
 
 if __name__ == "__main__":

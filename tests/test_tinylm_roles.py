@@ -249,8 +249,24 @@ def test_judge_pairs_scratchpad_puts_each_pair_of_numbers_side_by_side_with_its_
             assert all((v == "same") == (x == y) for x, y, v in pairs)
         assert parse_judgement(r.completion()).label == r.reference
     assert formats.pairs_line("2 plus 3 is 5.", "2 plus 3.") == "2 2 same, 3 3 same, 5 none differ"
-    with pytest.raises(ValueError, match="corpus.judge_numbers must be one of none, lists, pairs"):
+    with pytest.raises(ValueError, match="corpus.judge_numbers must be one of none, lists, pairs, found"):
         build_roles(corpus.train, corpus.heldout, {"judge": 2}, {}, seed=5, judge_numbers="diff")
+
+
+def test_judge_found_scratchpad_says_of_each_of_bs_numbers_whether_a_has_it(corpus):
+    train, _ = build_roles(corpus.train, corpus.heldout, {"judge_contrast": 12, "judge": 8}, {}, seed=5,
+                           judge_numbers="found")
+    changed = 0
+    for r in train:
+        a, b = re.search(r"Problem A:\n(.*)\n\nProblem B:\n(.*)\n\nAnswer:", r.prompt(), re.S).groups()
+        first = r.completion().split("\n")[0]
+        if first != "Numbers: none":
+            found = [f.split() for f in first.removeprefix("Numbers: ").split(", ")]
+            assert [n for n, _ in found] == re.findall(r"\d+", b)
+            assert all((v == "seen") == (n in re.findall(r"\d+", a)) for n, v in found)
+            changed += any(v == "new" for _, v in found)
+        assert parse_judgement(r.completion()).label == r.reference
+    assert changed and formats.found_line("2 plus 3 is 5.", "2 plus 3 is 6.") == "2 seen, 3 seen, 6 new"
 
 
 def test_decision_weights_weigh_the_label_word_only_and_weight_one_is_the_models_loss():

@@ -105,9 +105,8 @@ def label_logits(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tens
     """The output logits at the positions that predict a label, those labels, and their loss weights.
 
     Why not ``model(**batch).loss``: that projects every position onto the vocabulary, and four tokens in five
-    are prompt tokens whose logits no loss reads. For the default tiny model the output projection and its
-    softmax are about a fifth of a training step (``benchmarks/tinylm_step.py`` measures the step against the
-    full projection); the loss is the same, only the unread logits are skipped."""
+    are prompt tokens whose logits no loss reads. The loss is the same; only the unread logits are skipped
+    (``benchmarks/tinylm_step.py`` times a training step both ways)."""
     hidden = model.get_decoder()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
     labels = batch["labels"][:, 1:]
     keep = labels != -100

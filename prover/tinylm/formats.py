@@ -153,9 +153,9 @@ def numbers_line(text: str) -> str:
     return " ".join(_NUMERAL.findall(text)) or "none"
 
 
-#: The judge's scratchpads (``corpus.judge_numbers``): none, each problem's numbers on a line of its own, or the
-#: numbers side by side with a verdict per pair.
-JUDGE_SCRATCHPADS = ("none", "lists", "pairs")
+#: The judge's scratchpads (``corpus.judge_numbers``): none, each problem's numbers on a line of its own, the
+#: numbers side by side with a verdict per pair, or each of B's numbers with whether A has it.
+JUDGE_SCRATCHPADS = ("none", "lists", "pairs", "found")
 
 
 def pairs_line(original: str, back_translation: str) -> str:
@@ -166,6 +166,13 @@ def pairs_line(original: str, back_translation: str) -> str:
     return ", ".join(f"{x} {y} {'same' if x == y else 'differ'}" for x, y in pairs) or "none"
 
 
+def found_line(original: str, back_translation: str) -> str:
+    """Each numeral of problem B in order, ``seen`` when problem A has it and ``new`` when not:
+    ``2 seen, 3 seen, 6 new`` (``none`` when B has no numeral)."""
+    a = set(_NUMERAL.findall(original))
+    return ", ".join(f"{n} {'seen' if n in a else 'new'}" for n in _NUMERAL.findall(back_translation)) or "none"
+
+
 def judge_completion(faithful: bool, reason: str, original: str | None = None, back_translation: str | None = None,
                      scratchpad: str = "lists") -> str:
     """The judge's answer in the format ``autoformalize.judge.parse_judgement`` reads (its ``Label:`` line).
@@ -174,6 +181,8 @@ def judge_completion(faithful: bool, reason: str, original: str | None = None, b
     ``Numbers A: 2 3 5`` / ``Numbers B: 2 3 6``, which turns "do these differ in a number" into copying and
     comparing two lines. ``pairs``: ``Numbers: 2 2 same, 3 3 same, 5 6 differ``, where each comparison is of two
     adjacent numbers, so the only long-range step left is the copy, and the label reads the verdicts.
+    ``found``: ``Numbers: 2 seen, 3 seen, 6 new``, B's numbers each with whether A has it anywhere: a lookup
+    by the number itself, where ``pairs`` must line the two problems up.
     """
     if scratchpad not in JUDGE_SCRATCHPADS:
         raise ValueError(f"judge scratchpad must be one of {', '.join(JUDGE_SCRATCHPADS)}, got {scratchpad!r}")
@@ -183,6 +192,8 @@ def judge_completion(faithful: bool, reason: str, original: str | None = None, b
         scratch = f"Numbers A: {numbers_line(original)}\nNumbers B: {numbers_line(back_translation)}\n"
     elif original is not None and back_translation is not None and scratchpad == "pairs":
         scratch = f"Numbers: {pairs_line(original, back_translation)}\n"
+    elif original is not None and back_translation is not None and scratchpad == "found":
+        scratch = f"Numbers: {found_line(original, back_translation)}\n"
     return f"{scratch}Label: {label}\nScore: {score}\nReason: {reason}"
 
 
