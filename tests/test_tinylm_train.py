@@ -130,6 +130,8 @@ def test_bad_config_is_a_clear_error(tmp_path):
         train_tiny(_cfg(tmp_path / "z", "train.lr=fast"))
     with pytest.raises(TrainConfigError, match=r"arch\.num_attention_heads must be >= 1"):
         train_tiny(_cfg(tmp_path / "z", "arch.num_attention_heads=0"))
+    with pytest.raises(TrainConfigError, match=r"train\.bucket_batches must be >= 1"):
+        train_tiny(_cfg(tmp_path / "z", "train.bucket_batches=0"))
     with pytest.raises(TrainConfigError, match=r"tokenizer\.numbers must be one of corpus, isolated, digits, got 'words'"):
         train_tiny(_cfg(tmp_path / "z", "tokenizer.numbers=words"))
     with pytest.raises(TrainConfigError, match=r"corpus\.judge_numbers must be one of none, lists, pairs, found"):
@@ -228,3 +230,20 @@ def test_summary_and_table_read_role_results_of_both_held_out_kinds():
     assert "translate: equal up to renaming 50.0% (n=2)" in summary_line(results)
     table = role_table(results)
     assert "| statements | translate |" in table and "| templates | translate |" in table and "accuracy n/a" in table
+
+
+def test_batch_order_buckets_by_length_and_each_epoch_draws_every_usable_example_once():
+    from prover.tinylm.batches import BatchOrder
+
+    lengths = [(i * 37) % 200 + 5 for i in range(64 * 10 + 7)]  # 7 left over: dropped each epoch
+
+    def padded(order):
+        return sum(max(lengths[i] for i in order(s)) * 10 for s in range(order.per_epoch))
+
+    narrow, wide = BatchOrder(lengths, 10, seed=3, bucket=4), BatchOrder(lengths, 10, seed=3, bucket=32)
+    for order in (narrow, wide):
+        drawn = [i for s in range(order.per_epoch) for i in order(s)]
+        assert len(drawn) == len(set(drawn)) == 640
+        assert order(order.per_epoch) != order(0)  # the next epoch is a fresh permutation
+    assert padded(wide) < padded(narrow)
+    assert BatchOrder(lengths, 10, seed=3, bucket=32)(5) == wide(5)  # a pure function of (seed, step)

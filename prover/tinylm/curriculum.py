@@ -24,9 +24,9 @@ from prover.tinylm.batches import BatchOrder, TrainConfigError, collate, encode,
 class _Sub:
     """A :class:`BatchOrder` over a subset of the data (indices into the full list)."""
 
-    def __init__(self, indices: list[int], lengths: list[int], batch_size: int, seed: int) -> None:
+    def __init__(self, indices: list[int], lengths: list[int], batch_size: int, seed: int, bucket: int) -> None:
         self.indices = indices
-        self.order = BatchOrder([lengths[i] for i in indices], batch_size, seed)
+        self.order = BatchOrder([lengths[i] for i in indices], batch_size, seed, bucket)
 
     def __call__(self, step: int) -> list[int]:
         return [self.indices[i] for i in self.order(step)]
@@ -36,15 +36,15 @@ class Curriculum:
     """Which examples step ``s`` trains on (all of them when disabled)."""
 
     def __init__(self, cfg: dict[str, Any], roles: Sequence[str], lengths: list[int], batch_size: int,
-                 seed: int) -> None:
+                 seed: int, bucket: int = 16) -> None:
         self.enabled = bool(cfg.get("enabled", False))
         self.every = int(cfg.get("every", 50))
         self.advance_loss = float(cfg.get("advance_loss", 1.0))
         self.max_stage_steps = int(cfg.get("max_stage_steps", 10**9))
         self.stages: list[list[str]] = [list(s) for s in cfg.get("stages") or []]
-        self.lengths, self.batch_size, self.seed = lengths, batch_size, seed
+        self.lengths, self.batch_size, self.seed, self.bucket = lengths, batch_size, seed, bucket
         self.stage, self.stage_start, self.history = 0, 0, []
-        self._all = BatchOrder(lengths, batch_size, seed)
+        self._all = BatchOrder(lengths, batch_size, seed, bucket)
         if not self.enabled:
             return
         if self.every < 1:
@@ -65,7 +65,7 @@ class Curriculum:
     def _sub(self, k: int) -> _Sub:
         if k not in self._subs:
             idx = [i for i, s in enumerate(self.stage_of) if s <= k]
-            self._subs = {k: _Sub(idx, self.lengths, self.batch_size, self.seed * 7919 + k)}
+            self._subs = {k: _Sub(idx, self.lengths, self.batch_size, self.seed * 7919 + k, self.bucket)}
         return self._subs[k]
 
     def batch(self, step: int) -> list[int]:

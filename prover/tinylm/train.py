@@ -59,7 +59,7 @@ _NUMERIC_FIELDS: tuple[tuple[str, type, float | None], ...] = (
     ("arch.hidden_size", int, 1), ("arch.intermediate_size", int, 1), ("arch.num_hidden_layers", int, 1),
     ("arch.num_attention_heads", int, 1), ("arch.num_key_value_heads", int, 1),
     ("arch.max_position_embeddings", int, 1),
-    ("train.steps", int, 1), ("train.batch_size", int, 1), ("train.warmup_steps", int, 0),
+    ("train.steps", int, 1), ("train.batch_size", int, 1), ("train.bucket_batches", int, 1), ("train.warmup_steps", int, 0),
     ("train.checkpoint_every", int, 1), ("train.log_every", int, 1), ("train.stop_after", int, 0),
     ("train.lr", float, None), ("train.min_lr_frac", float, 0), ("train.weight_decay", float, 0),
     ("train.grad_clip", float, None), ("train.decision_weight", float, 0), ("train.probe_every", int, 0), ("train.probe_examples", int, 1),
@@ -310,7 +310,8 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
         model = _build_model(cfg, tokenizer)
         opt = _optimizer(model, tr)
         lengths = [len(it[0]) for it in data]
-        curriculum = Curriculum(tr.get("curriculum") or {}, row_roles, lengths, int(tr["batch_size"]), seed)
+        curriculum = Curriculum(tr.get("curriculum") or {}, row_roles, lengths, int(tr["batch_size"]), seed,
+                                int(tr.get("bucket_batches", 16)))  # absent: an older config
         probe = loss_probe(tokenizer, {
             "prove": corpus.heldout, "correct": corpus.corrector_heldout,
             **{role: [r for r in roles_heldout if r.role == role] for role in sorted({r.role for r in roles_heldout})},
