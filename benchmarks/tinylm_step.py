@@ -45,7 +45,7 @@ def batches(cfg: dict, n: int) -> tuple[list[dict[str, torch.Tensor]], object]:
     tok = train_tokenizer([t for r in rows for t in (r.prompt(), r.completion())], int(cfg["tokenizer"]["vocab_size"]),
                           numbers=str(cfg["tokenizer"]["numbers"]))
     data = [encode(tok, r.prompt(), r.completion()) for r in rows]
-    order = BatchOrder([len(d[0]) for d in data], int(cfg["train"]["batch_size"]), seed=0)
+    order = BatchOrder([len(d[0]) for d in data], int(cfg["train"]["batch_size"]), 0, int(cfg["train"]["bucket_batches"]))
     return [collate([data[i] for i in order(s)], tok.pad_token_id) for s in range(n)], tok
 
 

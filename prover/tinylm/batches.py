@@ -15,6 +15,10 @@ class TrainConfigError(ValueError):
     """The training config is unusable; the message names the offending field."""
 
 
+#: Batches per length-sorting chunk (``train.bucket_batches``) when a config does not say.
+DEFAULT_BUCKET = 16
+
+
 class BatchOrder:
     """The examples of step ``s`` as a pure function of (seed, s).
 
@@ -24,7 +28,7 @@ class BatchOrder:
     makes resume exact. A last partial batch of each epoch is dropped.
     """
 
-    def __init__(self, lengths: list[int], batch_size: int, seed: int, bucket: int = 16) -> None:
+    def __init__(self, lengths: list[int], batch_size: int, seed: int, bucket: int = DEFAULT_BUCKET) -> None:
         if len(lengths) < batch_size:
             raise TrainConfigError(f"train.batch_size ({batch_size}) exceeds the {len(lengths)} training examples")
         self.lengths, self.batch_size, self.seed, self.bucket = lengths, batch_size, seed, bucket

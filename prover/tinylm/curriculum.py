@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from prover.tinylm.batches import BatchOrder, TrainConfigError, collate, encode, label_logits
+from prover.tinylm.batches import DEFAULT_BUCKET, BatchOrder, TrainConfigError, collate, encode, label_logits
 
 
 class _Sub:
@@ -36,7 +36,7 @@ class Curriculum:
     """Which examples step ``s`` trains on (all of them when disabled)."""
 
     def __init__(self, cfg: dict[str, Any], roles: Sequence[str], lengths: list[int], batch_size: int,
-                 seed: int, bucket: int = 16) -> None:
+                 seed: int, bucket: int = DEFAULT_BUCKET) -> None:
         self.enabled = bool(cfg.get("enabled", False))
         self.every = int(cfg.get("every", 50))
         self.advance_loss = float(cfg.get("advance_loss", 1.0))

@@ -28,7 +28,14 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from prover.config import cache_dir, to_container
-from prover.tinylm.batches import TrainConfigError, collate, decision_weights, encode, weighted_loss
+from prover.tinylm.batches import (
+    DEFAULT_BUCKET,
+    TrainConfigError,
+    collate,
+    decision_weights,
+    encode,
+    weighted_loss,
+)
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "state.pt"
@@ -311,7 +318,7 @@ def train_tiny(cfg: DictConfig | dict[str, Any]) -> Path:
         opt = _optimizer(model, tr)
         lengths = [len(it[0]) for it in data]
         curriculum = Curriculum(tr.get("curriculum") or {}, row_roles, lengths, int(tr["batch_size"]), seed,
-                                int(tr.get("bucket_batches", 16)))  # absent: an older config
+                                int(tr.get("bucket_batches", DEFAULT_BUCKET)))  # absent: an older config
         probe = loss_probe(tokenizer, {
             "prove": corpus.heldout, "correct": corpus.corrector_heldout,
             **{role: [r for r in roles_heldout if r.role == role] for role in sorted({r.role for r in roles_heldout})},
