@@ -47,7 +47,7 @@ RULES = [
 
 def script(text: str, sample: int, call: int) -> str:
     """The scripted model: translator, back-translator, judge, grader and prover in one."""
-    if "Translate the informal statement" in text:
+    if "**Lean 4 statement**" in text:
         informal = text.rsplit("**Informal statement**", 1)[1]
         for key, stmt in FORMAL.items():
             if key in informal:
@@ -184,7 +184,7 @@ def test_killed_run_resumes_without_loss_or_duplication(tmp_path, tiny_model):
     assert json.loads((r1 / "report.json").read_text())["new_rows"] == 3
     # Only the lost work was redone: no translation prompt, one grading prompt.
     texts = [t for texts, _ in gen.calls for t in texts]
-    assert not any("Translate the informal statement" in t for t in texts)
+    assert not any("**Lean 4 statement**" in t for t in texts)
     assert sum("Grade the formal statement" in t for t in texts) == 1
 
 
@@ -338,7 +338,7 @@ script:
   - ["Grade the formal statement", " good"]
   - ["Problem B:", "Label: faithful\\nScore: 0.9"]
   - ["Explain in plain mathematical English", "Two plus two is four."]
-  - ["Translate the informal statement", "theorem t : (2 : ℕ) + 2 = 4 := by sorry"]
+  - ["\\\\*\\\\*Lean 4 statement\\\\*\\\\*", "theorem t : (2 : ℕ) + 2 = 4 := by sorry"]
   - ["Complete the following Lean 4 code", "  norm_num\\n```"]
 """
 
