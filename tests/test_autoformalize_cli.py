@@ -270,7 +270,7 @@ script:
   - ["Problem B:", "Label: faithful\\nScore: 0.9"]
   - ["Explain in plain mathematical English", "Two plus two is four."]
   - ["Every glorpic", "I cannot formalise this."]
-  - ["\\\\*\\\\*Lean 4 statement\\\\*\\\\*", "theorem t : (2 : ℕ) + 2 = 4 := by sorry"]
+  - ["[*][*]Lean 4 statement[*][*]", "theorem t : (2 : ℕ) + 2 = 4 := by sorry"]
 """
 
 

@@ -338,7 +338,7 @@ script:
   - ["Grade the formal statement", " good"]
   - ["Problem B:", "Label: faithful\\nScore: 0.9"]
   - ["Explain in plain mathematical English", "Two plus two is four."]
-  - ["\\\\*\\\\*Lean 4 statement\\\\*\\\\*", "theorem t : (2 : ℕ) + 2 = 4 := by sorry"]
+  - ["[*][*]Lean 4 statement[*][*]", "theorem t : (2 : ℕ) + 2 = 4 := by sorry"]
   - ["Complete the following Lean 4 code", "  norm_num\\n```"]
 """
 
