@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
@@ -19,7 +19,12 @@ MIN_VOCAB = 256 + len(SPECIAL_TOKENS)
 
 
 #: How numbers are cut before BPE (``tokenizer.numbers``).
-NUMBER_MODES = ("corpus", "isolated", "digits")
+NUMBER_MODES = ("corpus", "isolated", "digits", "anchored")
+
+#: ``anchored`` pieces: a run of digits alone; a word or a run of punctuation with its leading space, and also
+#: the one space after it when a digit follows (GPT-2's piece rule otherwise, as ``pre_tokenizers.ByteLevel``
+#: splits in huggingface/tokenizers ``tokenizers/src/pre_tokenizers/byte_level.rs``).
+ANCHORED_PIECES = r"\p{N}+| ?\p{L}+(?: (?=\p{N}))?| ?[^\s\p{L}\p{N}]+(?: (?=\p{N}))?|\s+(?!\S)|\s+"
 
 
 def check_number_mode(numbers: str) -> None:
@@ -35,12 +40,23 @@ def byte_level_bpe(texts: list[str], vocab_size: int, special_tokens: list[str],
     is the same token(s) wherever it stands and a copy from English into Lean copies the same symbol;
     ``corpus`` lets BPE merge digits with what surrounds them (`` 18`` and ``[18`` are two different
     tokens, the first version); ``digits`` cuts every digit out, as the Llama and DeepSeek tokenizers do
-    (measured worst here: a two-digit copy is two steps; docs/tinylm.md)."""
+    (measured worst here: a two-digit copy is two steps; docs/tinylm.md). ``anchored`` isolates numbers too,
+    but the space before a number joins the word or sign before it (`` plus `` + ``13``, ``, `` + ``8``):
+    under ``isolated`` every number follows the same lone space token, so the token before a number says
+    nothing about where it stands, and a copy has to look two or three tokens back to find its place."""
     check_number_mode(numbers)
     tok = Tokenizer(models.BPE())
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.pre_tokenizer = (byte_level if numbers == "corpus" else pre_tokenizers.Sequence(
-        [pre_tokenizers.Digits(individual_digits=numbers == "digits"), byte_level]))
+    if numbers == "corpus":
+        tok.pre_tokenizer = byte_level
+    elif numbers == "anchored":
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(ANCHORED_PIECES), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
+    else:
+        tok.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.Digits(individual_digits=numbers == "digits"), byte_level])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
