@@ -132,7 +132,7 @@ def test_bad_config_is_a_clear_error(tmp_path):
         train_tiny(_cfg(tmp_path / "z", "arch.num_attention_heads=0"))
     with pytest.raises(TrainConfigError, match=r"train\.bucket_batches must be >= 1"):
         train_tiny(_cfg(tmp_path / "z", "train.bucket_batches=0"))
-    with pytest.raises(TrainConfigError, match=r"tokenizer\.numbers must be one of corpus, isolated, digits, got 'words'"):
+    with pytest.raises(TrainConfigError, match=r"tokenizer\.numbers must be one of corpus, isolated, digits, anchored, got 'words'"):
         train_tiny(_cfg(tmp_path / "z", "tokenizer.numbers=words"))
     with pytest.raises(TrainConfigError, match=r"corpus\.judge_numbers must be one of none, lists, pairs, found"):
         train_tiny(_cfg(tmp_path / "z", "corpus.judge_numbers=diff"))
