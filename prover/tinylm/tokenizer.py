@@ -22,8 +22,8 @@ MIN_VOCAB = 256 + len(SPECIAL_TOKENS)
 NUMBER_MODES = ("corpus", "isolated", "digits", "anchored")
 
 #: ``anchored`` pieces: a run of digits alone; a word or a run of punctuation with its leading space, and also
-#: the one space after it when a digit follows (GPT-2's piece rule otherwise, as ``pre_tokenizers.ByteLevel``
-#: splits in huggingface/tokenizers ``tokenizers/src/pre_tokenizers/byte_level.rs``).
+#: the one space after it when a digit follows (otherwise GPT-2's piece rule without its English contractions, which
+#: ``pre_tokenizers.ByteLevel`` applies: huggingface/tokenizers, ``tokenizers/src/pre_tokenizers/byte_level.rs``).
 ANCHORED_PIECES = r"\p{N}+| ?\p{L}+(?: (?=\p{N}))?| ?[^\s\p{L}\p{N}]+(?: (?=\p{N}))?|\s+(?!\S)|\s+"
 
 
